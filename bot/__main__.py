@@ -1,0 +1,66 @@
+"""`python -m bot [run|check|generate]`: settings, logging, then the chosen command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from bot.check import run_checks
+from bot.config import Settings, load_settings
+from bot.errors import ConfigError
+from bot.local import generate_to_file
+from bot.runtime import serve
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Easel, the Slack image bot.")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="run the bot (the default)")
+    commands.add_parser("check", help="check the Slack and image-model configuration for real")
+    generate = commands.add_parser(
+        "generate",
+        help="generate without Slack",
+        usage='python -m bot generate "prompt" -o out.png [--size …]',
+    )
+    generate.add_argument("-o", "--output", type=Path, required=True, help="where to write the image")
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command != "generate":
+        parser.error(f"unrecognised arguments: {' '.join(rest)}")
+
+    try:
+        settings = load_settings()
+        _configure_logging(settings)
+        if args.command == "check":
+            return asyncio.run(_check(settings))
+        if args.command == "generate":
+            settings.require_provider()
+            return asyncio.run(generate_to_file(settings, " ".join(rest), args.output))
+        settings.require_provider()
+        asyncio.run(serve(settings))
+        return 0
+    except ConfigError as error:
+        print(f"easel: {error}", file=sys.stderr)
+        return 2
+
+
+async def _check(settings: Settings) -> int:
+    lines: list[str] = []
+    ok = await run_checks(settings, out=lines)
+    print("\n".join(lines))
+    return 0 if ok else 1
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    # The HTTP client libraries log request lines at INFO; keep them for DEBUG runs.
+    for noisy in ("httpx2", "openai", "slack_sdk"):
+        logging.getLogger(noisy).setLevel(max(logging.getLevelName(settings.log_level), logging.WARNING))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

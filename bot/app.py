@@ -1,0 +1,62 @@
+"""build_app(settings, services): the Bolt app with every listener and one error handler."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import aiohttp
+from slack_bolt.async_app import AsyncApp, AsyncRespond
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Settings
+from bot.slack import blocks, commands, events, replies
+from bot.wiring import Services
+
+logger = logging.getLogger(__name__)
+
+
+def build_web_client(settings: Settings, session: aiohttp.ClientSession) -> AsyncWebClient:
+    """One client for everything, Socket Mode's `apps.connections.open` included, so
+    `SLACK_API_URL` redirects all of it; rate-limited calls wait and retry."""
+    assert settings.slack_bot_token is not None
+    return AsyncWebClient(
+        token=settings.slack_bot_token.reveal(),
+        base_url=settings.slack_api_url,
+        session=session,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+        ],
+    )
+
+
+def build_app(settings: Settings, services: Services, client: AsyncWebClient) -> AsyncApp:
+    secret = settings.slack_signing_secret
+    app = AsyncApp(
+        client=client,
+        signing_secret=secret.reveal() if secret else None,
+        request_verification_enabled=secret is not None,
+        logger=logging.getLogger("slack_bolt"),
+    )
+    commands.register(app, services)
+    events.register(app, services)
+
+    @app.error
+    async def on_error(error: Exception, body: dict[str, Any], respond: AsyncRespond | None) -> None:
+        """A bug: the traceback goes to the log, a reference id to the user."""
+        reference = uuid.uuid4().hex[:8]
+        logger.error("unhandled error in a listener (reference %s)", reference, exc_info=error)
+        if respond is not None and body.get("response_url"):
+            await respond(
+                response_type="ephemeral",
+                replace_original=False,
+                **blocks.message(replies.unexpected(reference)),
+            )
+
+    return app

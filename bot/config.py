@@ -1,0 +1,177 @@
+"""Settings: the only reader of the environment.
+
+Built once at start-up (`load_settings`) and passed down; tests build `Settings` directly.
+Secrets are wrapped in `Secret` so that no repr, log line or traceback shows them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from dotenv import dotenv_values
+
+from bot.errors import ConfigError
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_AZURE_API_VERSION = "2025-04-01-preview"
+Quality = Literal["low", "medium", "high"]
+SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
+QUALITIES: tuple[Quality, ...] = ("low", "medium", "high")
+
+
+class Secret:
+    """A string that never shows itself in a repr or a log."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything Easel reads from its environment, typed and validated."""
+
+    slack_bot_token: Secret | None = None
+    slack_app_token: Secret | None = None
+    slack_signing_secret: Secret | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    port: int = 3000
+
+    openai_api_key: Secret | None = None
+    openai_base_url: str | None = None
+    azure_openai_endpoint: str | None = None
+    azure_openai_api_key: Secret | None = None
+    azure_openai_deployment: str | None = None
+    openai_api_version: str = DEFAULT_AZURE_API_VERSION
+
+    image_model: str = "gpt-image-1-mini"
+    image_model_fallback: str | None = None
+    default_size: str = "1024x1024"
+    default_quality: Quality = "medium"
+    image_timeout_seconds: float = 300.0
+    image_max_attempts: int = 3
+    image_max_retry_after_seconds: float = 60.0
+
+    database_url: str = "sqlite:///easel.db"
+    log_level: str = "INFO"
+
+    @property
+    def uses_azure(self) -> bool:
+        return self.azure_openai_endpoint is not None
+
+    @property
+    def provider_model(self) -> str:
+        """The name the provider knows the primary model by (Azure: the deployment)."""
+        if self.uses_azure and self.azure_openai_deployment:
+            return self.azure_openai_deployment
+        return self.image_model
+
+    @classmethod
+    def from_environ(cls, env: Mapping[str, str]) -> Settings:
+        """Parse and validate; a bad value raises `ConfigError` naming the variable."""
+
+        def text(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        def secret(name: str) -> Secret | None:
+            value = text(name)
+            return Secret(value) if value else None
+
+        def number(name: str, default: float, *, minimum: float) -> float:
+            raw = text(name)
+            if raw is None:
+                return default
+            try:
+                value = float(raw)
+            except ValueError:
+                raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+            if value < minimum:
+                raise ConfigError(f"{name} must be at least {minimum:g}, got {raw!r}")
+            return value
+
+        def choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+            value = (text(name) or default).lower()
+            if value not in allowed:
+                raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+            return value
+
+        quality = choice("IMAGE_DEFAULT_QUALITY", "medium", QUALITIES)
+        return cls(
+            slack_bot_token=secret("SLACK_BOT_TOKEN"),
+            slack_app_token=secret("SLACK_APP_TOKEN"),
+            slack_signing_secret=secret("SLACK_SIGNING_SECRET"),
+            slack_api_url=_with_trailing_slash(text("SLACK_API_URL") or DEFAULT_SLACK_API_URL),
+            port=int(number("PORT", 3000, minimum=1)),
+            openai_api_key=secret("OPENAI_API_KEY"),
+            openai_base_url=text("OPENAI_BASE_URL"),
+            azure_openai_endpoint=text("AZURE_OPENAI_ENDPOINT"),
+            azure_openai_api_key=secret("AZURE_OPENAI_API_KEY"),
+            azure_openai_deployment=text("AZURE_OPENAI_DEPLOYMENT"),
+            openai_api_version=text("OPENAI_API_VERSION") or DEFAULT_AZURE_API_VERSION,
+            image_model=text("IMAGE_MODEL") or "gpt-image-1-mini",
+            image_model_fallback=text("IMAGE_MODEL_FALLBACK"),
+            default_size=_size(choice("IMAGE_DEFAULT_SIZE", "1024x1024", (*SIZES, *SIZE_ALIASES))),
+            default_quality=quality,  # type: ignore[arg-type]  # checked by choice()
+            image_timeout_seconds=number("IMAGE_TIMEOUT_SECONDS", 300.0, minimum=1),
+            image_max_attempts=int(number("IMAGE_MAX_ATTEMPTS", 3, minimum=1)),
+            image_max_retry_after_seconds=number("IMAGE_MAX_RETRY_AFTER_SECONDS", 60.0, minimum=0),
+            database_url=text("DATABASE_URL") or "sqlite:///easel.db",
+            log_level=choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")).upper(),
+        )
+
+    def require_slack(self) -> None:
+        """Fail with one line when the bot cannot connect to Slack."""
+        if self.slack_bot_token is None:
+            raise ConfigError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)")
+        if self.slack_app_token is None and self.slack_signing_secret is None:
+            raise ConfigError(
+                "SLACK_APP_TOKEN is not set (the app-level token, xapp-…, for Socket Mode); "
+                "set SLACK_SIGNING_SECRET instead to run in HTTP mode"
+            )
+
+    def require_provider(self) -> None:
+        """Fail with one line when no image provider is configured."""
+        if self.uses_azure:
+            return  # a missing key means Entra ID through azure-identity
+        if self.openai_api_key is None:
+            raise ConfigError("OPENAI_API_KEY is not set (or set AZURE_OPENAI_ENDPOINT for Azure OpenAI)")
+
+
+SIZE_ALIASES = {"square": "1024x1024", "landscape": "1536x1024", "portrait": "1024x1536"}
+
+
+def _size(value: str) -> str:
+    return SIZE_ALIASES.get(value, value)
+
+
+def _with_trailing_slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
+
+
+def load_settings(env_file: Path | None = Path(".env")) -> Settings:
+    """Read `.env` (if present) under the real environment, which wins."""
+    merged: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    merged.update(os.environ)
+    return Settings.from_environ(merged)

@@ -1,0 +1,156 @@
+"""What a person asked for: the prompt and its options, parsed from command text.
+
+Pure functions and frozen dataclasses; no Slack, no provider. The same parser serves
+`/imagine`, mentions and `python -m bot generate`, so every surface accepts the same flags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.config import QUALITIES, SIZE_ALIASES, SIZES, Quality
+from bot.errors import InputRejected
+from bot.providers.base import OutputFormat
+
+FORMATS: tuple[OutputFormat, ...] = ("png", "webp", "jpeg")
+MAX_IMAGES = 4
+MAX_PROMPT_CHARS = 32_000
+# Slack clients (and macOS) turn a typed "--" into an em or en dash; accept those too.
+_DASHES = ("\u2014", "\u2013")
+
+USAGE = (
+    "/imagine <prompt> [--size square|portrait|landscape|1024x1024|1024x1536|1536x1024|auto] "
+    "[--quality low|medium|high] [--n 1-4] [--transparent] [--format png|webp|jpeg]"
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageOptions:
+    size: str
+    quality: Quality
+    n: int = 1
+    transparent: bool = False
+    output_format: OutputFormat = "png"
+
+
+@dataclass(frozen=True, kw_only=True)
+class OptionDefaults:
+    """What a request gets when its text does not say, and what the provider can do."""
+
+    size: str = "1024x1024"
+    quality: Quality = "medium"
+    formats: tuple[OutputFormat, ...] = FORMATS
+
+
+@dataclass(frozen=True)
+class Prompt:
+    text: str
+    options: ImageOptions
+
+
+@dataclass(frozen=True)
+class HelpWanted:
+    """The text asked for help, or was empty."""
+
+
+def parse_prompt(text: str, defaults: OptionDefaults) -> Prompt | HelpWanted:
+    """Split command text into a prompt and options; raise `InputRejected` on anything odd."""
+    words = text.split()
+    if not words or (len(words) == 1 and words[0].lower() in ("help", "-h", "--help")):
+        return HelpWanted()
+
+    prompt_words: list[str] = []
+    size, quality, n = defaults.size, defaults.quality, 1
+    transparent = False
+    output_format: OutputFormat = "png"
+    i = 0
+    while i < len(words):
+        word = _normalise_dashes(words[i])
+        i += 1
+        if not word.startswith("--"):
+            prompt_words.append(words[i - 1])
+            continue
+        name, _, inline = word[2:].partition("=")
+        name = name.lower()
+        if name == "transparent":
+            if inline:
+                raise InputRejected("`--transparent` takes no value", fragment=word)
+            transparent = True
+            continue
+        if name not in ("size", "quality", "n", "format"):
+            raise InputRejected(f"unknown option `{word}`", fragment=word)
+        if inline:
+            value = inline
+        elif i < len(words) and not _normalise_dashes(words[i]).startswith("--"):
+            value = words[i]
+            i += 1
+        else:
+            raise InputRejected(f"`--{name}` needs a value", fragment=word)
+        value = value.lower()
+        if name == "size":
+            size = _parse_size(value)
+        elif name == "quality":
+            quality = _parse_quality(value)
+        elif name == "n":
+            n = _parse_count(value)
+        else:
+            output_format = _parse_format(value, defaults.formats)
+
+    prompt = " ".join(prompt_words).strip()
+    if not prompt:
+        raise InputRejected("the prompt is empty: describe the image before or after the options")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise InputRejected(f"the prompt has {len(prompt):,} characters; the model takes at most {MAX_PROMPT_CHARS:,}")
+    if transparent and output_format == "jpeg":
+        raise InputRejected("`--transparent` needs `--format png` or `webp`: JPEG has no transparency")
+    return Prompt(
+        prompt,
+        ImageOptions(
+            size=size,
+            quality=quality,
+            n=n,
+            transparent=transparent,
+            output_format=output_format,
+        ),
+    )
+
+
+def _normalise_dashes(word: str) -> str:
+    for dash in _DASHES:
+        if word.startswith(dash):
+            return "--" + word[len(dash) :].lstrip("-")
+    return word
+
+
+def _parse_size(value: str) -> str:
+    size = SIZE_ALIASES.get(value, value)
+    if size not in SIZES:
+        raise InputRejected(
+            f"`--size {value}` is not a size the model makes; use square, portrait, landscape, "
+            "1024x1024, 1024x1536, 1536x1024 or auto",
+            fragment=f"--size {value}",
+        )
+    return size
+
+
+def _parse_quality(value: str) -> Quality:
+    for quality in QUALITIES:
+        if value == quality:
+            return quality
+    raise InputRejected(f"`--quality {value}` is not a quality; use low, medium or high", fragment=f"--quality {value}")
+
+
+def _parse_count(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= MAX_IMAGES:
+        raise InputRejected(f"`--n {value}` is not a number of images from 1 to {MAX_IMAGES}", fragment=f"--n {value}")
+    return int(value)
+
+
+def _parse_format(value: str, allowed: tuple[OutputFormat, ...]) -> OutputFormat:
+    value = "jpeg" if value == "jpg" else value
+    for output_format in allowed:
+        if value == output_format:
+            return output_format
+    raise InputRejected(
+        f"`--format {value}` is not available here; use {', '.join(allowed)}", fragment=f"--format {value}"
+    )

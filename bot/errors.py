@@ -1,0 +1,88 @@
+"""The errors Easel can explain to a person.
+
+Every `BotError` carries fields, never pre-written sentences: `bot.slack.replies` is the one
+place that turns them into words. Anything that is not a `BotError` is a bug and reaches the
+global error handler, which logs the traceback and gives the user a reference id.
+"""
+
+from __future__ import annotations
+
+
+class ConfigError(Exception):
+    """The environment does not describe a runnable bot; the message names the variable."""
+
+
+class BotError(Exception):
+    """Base of every failure a user can be told about in plain words."""
+
+
+class InputRejected(BotError):
+    """The request text or options cannot be used; nothing was generated."""
+
+    def __init__(self, problem: str, *, fragment: str | None = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.fragment = fragment
+
+
+class NotInChannel(BotError):
+    """Easel cannot post in the conversation the request came from."""
+
+    def __init__(self, channel_id: str) -> None:
+        super().__init__(channel_id)
+        self.channel_id = channel_id
+
+
+class ProviderError(BotError):
+    """The image model did not produce an image."""
+
+
+class ModelBlocked(ProviderError):
+    """The model's safety system refused the request; the provider charges nothing for it."""
+
+
+class ModelRetired(ProviderError):
+    """The configured model or deployment does not exist (any more) at the provider."""
+
+    def __init__(self, model: str, *, setting: str = "IMAGE_MODEL") -> None:
+        super().__init__(model)
+        self.model = model
+        self.setting = setting
+
+
+class ProviderRateLimited(ProviderError):
+    """The provider kept answering 429 after our own retries."""
+
+    def __init__(self, *, retry_after: float | None, quota_exhausted: bool = False) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+        self.quota_exhausted = quota_exhausted
+
+
+class ProviderTimeout(ProviderError):
+    """No answer within the request timeout; not retried, since the call may still be billed."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
+class ProviderUnavailable(ProviderError):
+    """The provider could not be reached or failed on its side (5xx) after retries."""
+
+    def __init__(self, *, status: int | None = None) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+class ProviderAuthFailed(ProviderError):
+    """The API key, token or deployment permissions were refused."""
+
+
+class ProviderRejected(ProviderError):
+    """The provider refused the parameters (a 400 other than a safety block)."""
+
+    def __init__(self, *, param: str | None, code: str | None) -> None:
+        super().__init__(param, code)
+        self.param = param
+        self.code = code

@@ -1,0 +1,69 @@
+"""`python -m bot generate`: the same pipeline as Slack's, writing files instead of posting."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import Settings
+from bot.domain.jobs import ImageJob, JobResult, JobStatus, Place
+from bot.domain.people import Requester
+from bot.domain.requests import HelpWanted, parse_prompt
+from bot.errors import BotError
+from bot.slack.replies import for_error, unexpected
+from bot.wiring import build_services
+
+
+class FileReporter:
+    """`JobReporter` that writes the images next to `output` and reports on stderr."""
+
+    def __init__(self, output: Path) -> None:
+        self._output = output
+        self.written: list[Path] = []
+        self.failure: str | None = None
+
+    async def progress(self, job: ImageJob, status: JobStatus) -> None:
+        print(f"job {job.id}: {status.value}", file=sys.stderr)
+
+    async def deliver(self, job: ImageJob, result: JobResult) -> Sequence[str | None]:
+        for image in result.images:
+            provenance = image.provenance
+            path = self._output
+            if provenance.of > 1:
+                path = path.with_name(f"{path.stem}-{provenance.position}{path.suffix}")
+            path.write_bytes(image.data)  # the provider's bytes, untouched
+            self.written.append(path)
+            print(f"{path}: {provenance.model} · {provenance.size} · {provenance.quality} · sha256 {provenance.sha256}")
+        return [str(path) for path in self.written]
+
+    async def failed(self, job: ImageJob, error: BotError | None, reference: str) -> None:
+        self.failure = for_error(error) if error is not None else unexpected(reference)
+
+
+async def generate_to_file(settings: Settings, text: str, output: Path) -> int:
+    """Exit status: 0 when the images were written, 1 otherwise (the reason is printed)."""
+    services = build_services(settings)
+    try:
+        try:
+            parsed = parse_prompt(text, services.option_defaults)
+        except BotError as error:
+            print(for_error(error), file=sys.stderr)
+            return 1
+        if isinstance(parsed, HelpWanted):
+            print(
+                'usage: python -m bot generate "prompt" -o out.png [--size …] [--quality …] [--n …]',
+                file=sys.stderr,
+            )
+            return 1
+        requester = Requester("local", getpass.getuser())
+        job = await services.jobs.accept(requester=requester, prompt=parsed, place=Place(conversation="local"))
+        reporter = FileReporter(output)
+        await services.jobs.run(job, reporter)
+        if reporter.failure:
+            print(reporter.failure, file=sys.stderr)
+            return 1
+        return 0
+    finally:
+        await services.close(grace_seconds=0)

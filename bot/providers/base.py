@@ -1,0 +1,74 @@
+"""The narrow interface between Easel and an image model, whoever hosts it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from bot.config import Quality
+
+Background = Literal["transparent", "opaque", "auto"]
+OutputFormat = Literal["png", "webp", "jpeg"]
+
+MIME_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class GenerateCall:
+    """One text-to-image request, in the provider's own terms."""
+
+    model: str
+    prompt: str
+    size: str
+    quality: Quality
+    n: int
+    output_format: OutputFormat
+    background: Background | None
+    safety_identifier: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Usage:
+    input_text_tokens: int = 0
+    input_image_tokens: int = 0
+    output_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_text_tokens + self.input_image_tokens + self.output_tokens
+
+
+@dataclass(frozen=True, kw_only=True)
+class GeneratedImage:
+    """Exactly the bytes the provider returned: never re-encoded, so C2PA survives."""
+
+    data: bytes
+    output_format: str
+
+    @property
+    def mime_type(self) -> str:
+        return MIME_TYPES.get(self.output_format, "application/octet-stream")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProviderResult:
+    model: str
+    images: tuple[GeneratedImage, ...]
+    size: str
+    quality: str
+    usage: Usage | None
+    request_id: str | None
+
+
+class ImageProvider(Protocol):
+    """What the domain needs from OpenAI or Azure OpenAI."""
+
+    name: str
+
+    async def generate(self, call: GenerateCall) -> ProviderResult: ...
+
+    async def check_model(self, model: str) -> None:
+        """Raise a `ProviderError` when `model` cannot serve requests."""
+        ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,198 @@
+"""The Images API on OpenAI or Azure OpenAI, behind `ImageProvider`.
+
+Both hosts speak the same API through the same client class family, so one implementation
+serves both; `bot.providers.factory` picks the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import httpx2
+import openai
+from openai import AsyncOpenAI, omit
+from openai.types import ImagesResponse
+
+from bot.errors import (
+    ModelBlocked,
+    ModelRetired,
+    ProviderAuthFailed,
+    ProviderError,
+    ProviderRateLimited,
+    ProviderRejected,
+    ProviderTimeout,
+    ProviderUnavailable,
+)
+from bot.providers.base import GenerateCall, GeneratedImage, ProviderResult, Usage
+from bot.providers.retry import RetryPolicy, parse_retry_after
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Sleep = Callable[[float], Awaitable[None]]
+
+_BLOCKED_CODES = {"moderation_blocked", "content_policy_violation", "content_filter"}
+_MISSING_MODEL_CODES = {"model_not_found", "DeploymentNotFound", "deployment_not_found"}
+
+
+class OpenAIImageProvider:
+    """`ImageProvider` over an `AsyncOpenAI` or `AsyncAzureOpenAI` client (retries off)."""
+
+    def __init__(
+        self,
+        client: AsyncOpenAI,
+        *,
+        name: str,
+        timeout_seconds: float,
+        retry: RetryPolicy,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.name = name
+        self._client = client
+        self._timeout = timeout_seconds
+        self._retry = retry
+        self._sleep = sleep
+
+    async def generate(self, call: GenerateCall) -> ProviderResult:
+        async def request() -> ImagesResponse:
+            return await self._client.images.generate(
+                model=call.model,
+                prompt=call.prompt,
+                size=call.size,
+                quality=call.quality,
+                n=call.n,
+                output_format=call.output_format,
+                background=call.background if call.background is not None else omit,
+                safety_identifier=call.safety_identifier,
+            )
+
+        response = await self._with_retries(request, model=call.model)
+        return _to_result(response, call=call)
+
+    async def check_model(self, model: str) -> None:
+        """Look the model up without generating anything (so without a charge)."""
+        if isinstance(self._client, openai.AsyncAzureOpenAI):
+            await self._probe_azure_deployment(model)
+            return
+        try:
+            await self._client.models.retrieve(model, timeout=30)
+        except openai.OpenAIError as exc:
+            raise map_error(exc, model=model, timeout=30) from exc
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def _probe_azure_deployment(self, deployment: str) -> None:
+        """Azure has no model lookup on the data plane: send `n=0`, which is refused with a
+        400 only after the key and deployment were accepted, and generates nothing."""
+        try:
+            await self._client.images.generate(model=deployment, prompt="check", n=0, timeout=30)
+        except openai.BadRequestError:
+            return
+        except openai.OpenAIError as exc:
+            raise map_error(exc, model=deployment, timeout=30) from exc
+
+    async def _with_retries(self, request: Callable[[], Awaitable[T]], *, model: str) -> T:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await request()
+            except openai.OpenAIError as exc:
+                error = map_error(exc, model=model, timeout=self._timeout)
+                retry_after = getattr(error, "retry_after", None)
+                delay = self._retry.delay_before_retry(attempt, retry_after) if _retryable(exc, error) else None
+                if delay is None:
+                    raise error from exc
+                logger.warning(
+                    "image call failed (%s), retrying in %.1fs (attempt %d of %d)",
+                    type(error).__name__,
+                    delay,
+                    attempt + 1,
+                    self._retry.max_attempts,
+                )
+                await self._sleep(delay)
+
+
+def _retryable(exc: openai.OpenAIError, error: ProviderError) -> bool:
+    if isinstance(error, ProviderRateLimited):
+        return not error.quota_exhausted
+    if isinstance(exc, openai.APITimeoutError):
+        # A connect timeout never reached the server; a read timeout may already be billed.
+        return isinstance(exc.__cause__, httpx2.ConnectTimeout)
+    if isinstance(exc, openai.APIConnectionError):
+        return isinstance(exc.__cause__, httpx2.ConnectError)
+    return isinstance(error, ProviderUnavailable)
+
+
+def map_error(exc: openai.OpenAIError, *, model: str, timeout: float) -> ProviderError:
+    """Turn an OpenAI/Azure client exception into the domain's `ProviderError` tree."""
+    if isinstance(exc, openai.APITimeoutError):
+        return ProviderTimeout(timeout)
+    if isinstance(exc, openai.APIConnectionError):
+        return ProviderUnavailable()
+    if not isinstance(exc, openai.APIStatusError):
+        return ProviderUnavailable()
+    codes = _error_codes(exc)
+    if codes & _BLOCKED_CODES:
+        return ModelBlocked()
+    if codes & _MISSING_MODEL_CODES or isinstance(exc, openai.NotFoundError):
+        return ModelRetired(model)
+    if isinstance(exc, openai.RateLimitError):
+        return ProviderRateLimited(
+            retry_after=parse_retry_after(dict(exc.response.headers)),
+            quota_exhausted="insufficient_quota" in codes,
+        )
+    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+        return ProviderAuthFailed()
+    if exc.status_code >= 500:
+        return ProviderUnavailable(status=exc.status_code)
+    body = exc.body if isinstance(exc.body, dict) else {}
+    param = body.get("param") if isinstance(body.get("param"), str) else None
+    return ProviderRejected(param=param, code=next(iter(sorted(codes)), None))
+
+
+def _error_codes(exc: openai.APIStatusError) -> set[str]:
+    """Every `code` in the error body, including Azure's `inner_error`/`innererror`."""
+    codes: set[str] = set()
+    if isinstance(exc.code, str):
+        codes.add(exc.code)
+    body = exc.body if isinstance(exc.body, dict) else {}
+    for key in ("inner_error", "innererror"):
+        inner = body.get(key)
+        if isinstance(inner, dict) and isinstance(inner.get("code"), str):
+            codes.add(inner["code"])
+    if isinstance(body.get("code"), str):
+        codes.add(body["code"])
+    return codes
+
+
+def _to_result(response: ImagesResponse, *, call: GenerateCall) -> ProviderResult:
+    output_format = response.output_format or call.output_format
+    images = tuple(
+        GeneratedImage(data=base64.b64decode(item.b64_json), output_format=output_format)
+        for item in response.data or ()
+        if item.b64_json
+    )
+    if not images:
+        raise ProviderUnavailable()
+    usage = None
+    if response.usage is not None:
+        details = response.usage.input_tokens_details
+        usage = Usage(
+            input_text_tokens=details.text_tokens if details else response.usage.input_tokens,
+            input_image_tokens=details.image_tokens if details else 0,
+            output_tokens=response.usage.output_tokens,
+        )
+    return ProviderResult(
+        model=call.model,
+        images=images,
+        size=response.size or call.size,
+        quality=response.quality or call.quality,
+        usage=usage,
+        request_id=response._request_id,
+    )

@@ -1,0 +1,68 @@
+"""Running the bot: connect to Slack (Socket Mode or HTTP), serve until SIGTERM, drain."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_sdk.errors import SlackApiError
+
+from bot.app import build_app, build_web_client
+from bot.config import Settings
+from bot.errors import ConfigError
+from bot.wiring import build_services
+
+logger = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_SECONDS = 30.0
+
+
+async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """Serve until `stop` is set (SIGTERM or SIGINT when not given)."""
+    settings.require_slack()
+    stop = stop or _stop_on_signals()
+    services = build_services(settings)
+    try:
+        async with aiohttp.ClientSession() as session:
+            client = build_web_client(settings, session)
+            try:
+                identity = await client.auth_test()
+            except SlackApiError as exc:
+                raise ConfigError(f"SLACK_BOT_TOKEN was refused by Slack: {exc.response.get('error')}") from None
+            logger.info("connected to Slack as %s in %s", identity.get("user"), identity.get("team"))
+            app = build_app(settings, services, client)
+            if settings.slack_app_token is not None:
+                handler = AsyncSocketModeHandler(app, settings.slack_app_token.reveal(), web_client=client)
+                await handler.connect_async()  # type: ignore[no-untyped-call]
+                logger.info("Socket Mode connected; Easel is listening")
+                await stop.wait()
+                await handler.close_async()  # type: ignore[no-untyped-call]
+            else:
+                web_app = app.web_app(path="/slack/events", port=settings.port)
+                web_app.router.add_get("/healthz", _healthy)
+                runner = web.AppRunner(web_app)
+                await runner.setup()
+                await web.TCPSite(runner, host="0.0.0.0", port=settings.port).start()
+                logger.info("HTTP mode: listening on port %d at /slack/events", settings.port)
+                await stop.wait()
+                await runner.cleanup()
+            logger.info("stopping: letting jobs in flight finish (up to %.0fs)", SHUTDOWN_GRACE_SECONDS)
+            await services.jobs.drain(SHUTDOWN_GRACE_SECONDS)
+    finally:
+        await services.close(grace_seconds=0)
+
+
+async def _healthy(_request: web.Request) -> web.Response:
+    return web.Response(text="ok")
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    return stop

@@ -1,0 +1,107 @@
+"""Block Kit views: pure functions from domain values to Slack message payloads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.domain.jobs import JobStatus
+from bot.domain.people import Requester
+from bot.domain.provenance import Provenance
+from bot.domain.requests import USAGE, Prompt
+
+Block = dict[str, Any]
+
+PROMPT_PREVIEW_CHARS = 280
+ALT_TEXT_CHARS = 1000
+TITLE_CHARS = 120
+
+_STATUS_LABELS = {
+    JobStatus.QUEUED: ":hourglass_flowing_sand: queued",
+    JobStatus.GENERATING: ":art: generating",
+    JobStatus.UPLOADING: ":arrow_up: uploading",
+    JobStatus.DONE: ":white_check_mark: done, see the thread",
+    JobStatus.FAILED: ":x: failed, see the thread",
+}
+
+
+def request_message(requester: Requester, prompt: Prompt, status: JobStatus, *, model: str) -> dict[str, Any]:
+    """The message that anchors a request's thread and shows how far the job has got."""
+    options = prompt.options
+    asked = f"<@{requester.user_id}> asked: {escape(shorten(prompt.text, PROMPT_PREVIEW_CHARS))}"
+    details = f"{model} · {options.size} · {options.quality}"
+    if options.n > 1:
+        details += f" · {options.n} images"
+    return {
+        "text": f"{asked} ({status.value})",
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": asked}},
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": f"{_STATUS_LABELS[status]} · {details}"}],
+            },
+        ],
+    }
+
+
+def provenance_note(provenance: Provenance) -> list[Block]:
+    """The context block under each image: who, what, which model, how, when."""
+    counter = f" · image {provenance.position} of {provenance.of}" if provenance.of > 1 else ""
+    lines = [
+        f"Requested by <@{provenance.requester.user_id}> · {slack_date(provenance.requested_at)}{counter}",
+        f"*Prompt:* {escape(shorten(provenance.prompt, PROMPT_PREVIEW_CHARS))}",
+        f"*Model:* `{provenance.model}` · {provenance.size} · {provenance.quality} quality · "
+        f"{provenance.output_format.upper()}",
+    ]
+    return [{"type": "context", "elements": [{"type": "mrkdwn", "text": line} for line in lines]}]
+
+
+def file_title(prompt: str) -> str:
+    return shorten(prompt, TITLE_CHARS)
+
+
+def alt_text(prompt: str) -> str:
+    return shorten(f"AI-generated image: {prompt}", ALT_TEXT_CHARS)
+
+
+def message(text: str) -> dict[str, Any]:
+    """A plain mrkdwn message with the same words as its notification text."""
+    return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
+
+
+def help_message(*, default_size: str, default_quality: str) -> dict[str, Any]:
+    text = "\n".join(
+        [
+            "*Easel makes images with you, in threads.*",
+            "`/imagine a lighthouse at dusk, watercolor`",
+            "`/imagine a paper-cut fox logo --transparent --format png`",
+            "`/imagine a city skyline at night --size landscape --quality high --n 2`",
+            "",
+            f"*Options* `{USAGE}`",
+            f"• `--size`: square (1024x1024), portrait (1024x1536), landscape (1536x1024) or auto; "
+            f"default {default_size}",
+            f"• `--quality`: low, medium or high; default {default_quality}",
+            "• `--n`: how many images, 1 to 4",
+            "• `--transparent`: a transparent background (PNG or WebP)",
+            "• `--format`: png, webp or jpeg",
+            "",
+            "Every image is posted in a thread with a note saying who asked, for what, with which model.",
+        ]
+    )
+    return message(text)
+
+
+def slack_date(moment: datetime) -> str:
+    """A timestamp every reader sees in their own time zone, with a UTC fallback."""
+    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+
+
+def shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def escape(text: str) -> str:
+    """Escape &, <, > as Slack requires, so a prompt cannot ping @channel or forge a link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

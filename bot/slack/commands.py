@@ -1,0 +1,46 @@
+"""The `/imagine` slash command: parse, ack, start a job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.domain.people import Requester
+from bot.domain.requests import HelpWanted, parse_prompt
+from bot.errors import InputRejected, NotInChannel
+from bot.slack import blocks, replies
+from bot.slack.intake import start_job
+from bot.wiring import Services
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    @app.command("/imagine")
+    async def imagine(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond) -> None:
+        """Answer bad input and help in the ack itself; everything else after it."""
+        try:
+            parsed = parse_prompt(command.get("text", ""), services.option_defaults)
+        except InputRejected as error:
+            await ack(response_type="ephemeral", **blocks.message(replies.for_error(error)))
+            return
+        if isinstance(parsed, HelpWanted):
+            await ack(
+                response_type="ephemeral",
+                **blocks.help_message(
+                    default_size=services.option_defaults.size,
+                    default_quality=services.option_defaults.quality,
+                ),
+            )
+            return
+        await ack()
+        try:
+            await start_job(
+                client,
+                services.jobs,
+                requester=Requester(command["team_id"], command["user_id"]),
+                prompt=parsed,
+                channel=command["channel_id"],
+            )
+        except NotInChannel as error:
+            await respond(response_type="ephemeral", replace_original=False, **blocks.message(replies.for_error(error)))

@@ -1,0 +1,47 @@
+"""Turning an accepted Slack request into a running job, shared by every surface."""
+
+from __future__ import annotations
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.domain.jobs import ImageJobs, JobStatus, Place
+from bot.domain.people import Requester
+from bot.domain.requests import Prompt
+from bot.errors import NotInChannel
+from bot.slack import blocks
+from bot.slack.publisher import SlackThreadReporter, StatusMessage
+
+# What chat.postMessage says when the bot may not post in a conversation.
+_CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
+
+
+async def start_job(
+    client: AsyncWebClient,
+    jobs: ImageJobs,
+    *,
+    requester: Requester,
+    prompt: Prompt,
+    channel: str,
+    thread_ts: str | None = None,
+) -> None:
+    """Post the status message (its thread holds the results), record the job, start it.
+
+    Posting first doubles as the membership check: a conversation Easel cannot post in
+    raises `NotInChannel` before anything is recorded, generated or charged.
+    """
+    try:
+        posted = await client.chat_postMessage(
+            channel=channel,
+            thread_ts=thread_ts,
+            **blocks.request_message(requester, prompt, JobStatus.QUEUED, model=jobs.model_id),
+        )
+    except SlackApiError as exc:
+        if exc.response.get("error") in _CANNOT_POST:
+            raise NotInChannel(channel) from exc
+        raise
+    status = StatusMessage(channel=channel, ts=posted["ts"], thread_ts=thread_ts or posted["ts"])
+    job = await jobs.accept(
+        requester=requester, prompt=prompt, place=Place(conversation=channel, thread=status.thread_ts)
+    )
+    jobs.start(job, SlackThreadReporter(client, status, model=jobs.model_id))

@@ -1,0 +1,77 @@
+"""Shows a job in Slack: its status message, its images with their notes, its failure."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.domain.jobs import ImageJob, JobResult, JobStatus
+from bot.errors import BotError
+from bot.slack import blocks, replies
+
+logger = logging.getLogger(__name__)
+
+EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatusMessage:
+    """The message whose status line follows the job (`ts`) and the thread it anchors."""
+
+    channel: str
+    ts: str
+    thread_ts: str
+
+
+class SlackThreadReporter:
+    """`JobReporter` that edits the status message and posts results into the thread."""
+
+    def __init__(self, client: AsyncWebClient, status: StatusMessage, *, model: str) -> None:
+        self._client = client
+        self._status = status
+        self._model = model
+
+    async def progress(self, job: ImageJob, status: JobStatus) -> None:
+        await self._show_status(job, status)
+
+    async def deliver(self, job: ImageJob, result: JobResult) -> Sequence[str | None]:
+        """Upload each image exactly as the model returned it, with its note underneath."""
+        file_ids: list[str | None] = []
+        for image in result.images:
+            provenance = image.provenance
+            extension = EXTENSIONS.get(image.mime_type, "bin")
+            response = await self._client.files_upload_v2(
+                channel=self._status.channel,
+                thread_ts=self._status.thread_ts,
+                file=image.data,
+                filename=f"easel-{job.id}-{provenance.position}.{extension}",
+                title=blocks.file_title(provenance.prompt),
+                alt_txt=blocks.alt_text(provenance.prompt),
+                blocks=json.dumps(blocks.provenance_note(provenance)),
+            )
+            uploaded = response.get("files") or []
+            file_ids.append(uploaded[0].get("id") if uploaded else None)
+        return file_ids
+
+    async def failed(self, job: ImageJob, error: BotError | None, reference: str) -> None:
+        text = replies.for_error(error) if error is not None else replies.unexpected(reference)
+        await self._client.chat_postMessage(
+            channel=self._status.channel, thread_ts=self._status.thread_ts, **blocks.message(text)
+        )
+        await self._show_status(job, JobStatus.FAILED)
+
+    async def _show_status(self, job: ImageJob, status: JobStatus) -> None:
+        """Status is a courtesy: failing to show it must not fail the job."""
+        try:
+            await self._client.chat_update(
+                channel=self._status.channel,
+                ts=self._status.ts,
+                **blocks.request_message(job.requester, job.prompt, status, model=self._model),
+            )
+        except SlackApiError as exc:
+            logger.warning("job %s: status %s not shown: %s", job.id, status, exc.response.get("error"))

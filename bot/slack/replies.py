@@ -1,0 +1,79 @@
+"""The one place that turns errors into words for people."""
+
+from __future__ import annotations
+
+from bot.domain.requests import USAGE
+from bot.errors import (
+    BotError,
+    InputRejected,
+    ModelBlocked,
+    ModelRetired,
+    NotInChannel,
+    ProviderAuthFailed,
+    ProviderRateLimited,
+    ProviderRejected,
+    ProviderTimeout,
+    ProviderUnavailable,
+)
+
+
+def for_error(error: BotError) -> str:
+    """Plain words for a `BotError`; never the exception's own text."""
+    match error:
+        case InputRejected():
+            return f":warning: I can't use that: {error.problem}.\nUsage: `{USAGE}`"
+        case NotInChannel():
+            return invite_me()
+        case ModelBlocked():
+            return (
+                ":no_entry: The request was blocked by the model's safety system; nothing was charged. "
+                "Try rephrasing the prompt."
+            )
+        case ModelRetired():
+            return (
+                f":construction: The image model `{error.model}` is retired or not available. "
+                f"An admin needs to set `{error.setting}` to a current model; nothing was charged."
+            )
+        case ProviderRateLimited(quota_exhausted=True):
+            return (
+                ":money_with_wings: The image service says this workspace's quota is used up. "
+                "An admin needs to check the OpenAI or Azure billing; nothing was charged."
+            )
+        case ProviderRateLimited():
+            wait = f" in about {_duration(error.retry_after)}" if error.retry_after else " in a minute"
+            return f":hourglass: The image service is busy (rate limited). Please try again{wait}."
+        case ProviderTimeout():
+            return (
+                f":hourglass: The image service did not answer within {_duration(error.seconds)}. "
+                "It was not retried automatically, since a slow request may still be billed; try again."
+            )
+        case ProviderUnavailable():
+            return ":cloud: The image service is unavailable right now. Please try again in a few minutes."
+        case ProviderAuthFailed():
+            return (
+                ":lock: The image service refused Easel's credentials. "
+                "An admin needs to check the API key or Azure access."
+            )
+        case ProviderRejected():
+            detail = f" (the `{error.param}` setting)" if error.param else ""
+            return f":warning: The image service refused the request{detail}. Try other options."
+    return ":warning: That did not work."
+
+
+def unexpected(reference: str) -> str:
+    return (
+        f":boom: Something went wrong on my side. If it keeps happening, give an admin this reference: `{reference}`."
+    )
+
+
+def invite_me() -> str:
+    return (
+        ":wave: I'm not a member of this conversation, so I can't post the image here. "
+        "Invite me with `/invite @Easel` and try again. Nothing was generated."
+    )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{round(seconds)} seconds"
+    return f"{round(seconds / 60)} minutes"

@@ -1,0 +1,58 @@
+"""build_services(settings): the provider, the database and the domain services, once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from bot.config import Settings
+from bot.domain.jobs import ImageJobs, ModelChoice
+from bot.domain.requests import FORMATS, OptionDefaults
+from bot.providers.base import ImageProvider
+from bot.providers.factory import build_provider
+from bot.storage.database import make_engine
+from bot.storage.repositories import EventLog, JobRepository
+
+
+@dataclass(frozen=True, kw_only=True)
+class Services:
+    settings: Settings
+    provider: ImageProvider
+    engine: Engine
+    jobs: ImageJobs
+    events: EventLog
+    option_defaults: OptionDefaults
+
+    async def close(self, *, grace_seconds: float = 30.0) -> None:
+        """Let jobs in flight finish (up to the grace period), then release connections."""
+        await self.jobs.drain(grace_seconds)
+        await self.provider.close()
+        self.engine.dispose()
+
+
+def model_choices(settings: Settings) -> list[ModelChoice]:
+    """The primary model, then the fallback, each with the setting that names it."""
+    primary_setting = (
+        "AZURE_OPENAI_DEPLOYMENT" if settings.uses_azure and settings.azure_openai_deployment else "IMAGE_MODEL"
+    )
+    choices = [ModelChoice(call_name=settings.provider_model, model_id=settings.image_model, setting=primary_setting)]
+    if settings.image_model_fallback:
+        fallback = settings.image_model_fallback
+        choices.append(ModelChoice(call_name=fallback, model_id=fallback, setting="IMAGE_MODEL_FALLBACK"))
+    return choices
+
+
+def build_services(settings: Settings) -> Services:
+    provider = build_provider(settings)
+    engine = make_engine(settings.database_url)
+    # Azure OpenAI does not return WebP.
+    formats = tuple(f for f in FORMATS if not (settings.uses_azure and f == "webp"))
+    return Services(
+        settings=settings,
+        provider=provider,
+        engine=engine,
+        jobs=ImageJobs(provider=provider, repository=JobRepository(engine), models=model_choices(settings)),
+        events=EventLog(engine),
+        option_defaults=OptionDefaults(size=settings.default_size, quality=settings.default_quality, formats=formats),
+    )
