@@ -6,12 +6,7 @@ import logging
 import uuid
 from typing import Any
 
-import aiohttp
 from slack_bolt.async_app import AsyncApp, AsyncRespond
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
@@ -19,21 +14,6 @@ from bot.slack import blocks, commands, events, replies
 from bot.wiring import Services
 
 logger = logging.getLogger(__name__)
-
-
-def build_web_client(settings: Settings, session: aiohttp.ClientSession) -> AsyncWebClient:
-    """One client for everything, Socket Mode's `apps.connections.open` included, so
-    `SLACK_API_URL` redirects all of it; rate-limited calls wait and retry."""
-    assert settings.slack_bot_token is not None
-    return AsyncWebClient(
-        token=settings.slack_bot_token.reveal(),
-        base_url=settings.slack_api_url,
-        session=session,
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-        ],
-    )
 
 
 def build_app(settings: Settings, services: Services, client: AsyncWebClient) -> AsyncApp:

@@ -6,11 +6,11 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app import build_web_client
 from bot.config import Settings
 from bot.errors import ConfigError, ProviderError
 from bot.providers.base import ImageProvider
 from bot.providers.factory import build_provider
+from bot.slack.client import build_web_client
 from bot.slack.replies import for_error
 from bot.wiring import model_choices
 

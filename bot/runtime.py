@@ -11,9 +11,10 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError
 
-from bot.app import build_app, build_web_client
+from bot.app import build_app
 from bot.config import Settings
 from bot.errors import ConfigError
+from bot.slack.client import build_web_client
 from bot.wiring import build_services
 
 logger = logging.getLogger(__name__)

@@ -1,0 +1,128 @@
+"""`python -m bot` as a real process: start-up errors, `check`, `generate`, and a full run
+that answers /imagine and stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from tests.conftest import eventually
+from tests.fakes.images_server import FakeImagesAPI
+from tests.fakes.slack_server import FakeSlack
+
+
+def environment(tmp_path: Path, **values: str) -> dict[str, str]:
+    """A clean environment: nothing of the developer's own tokens leaks in."""
+    return {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/e.db", **values}
+
+
+def fake_environment(tmp_path: Path, slack: FakeSlack, images: FakeImagesAPI) -> dict[str, str]:
+    return environment(
+        tmp_path,
+        SLACK_BOT_TOKEN=slack.bot_token,
+        SLACK_APP_TOKEN=slack.app_token,
+        SLACK_API_URL=slack.api_url,
+        OPENAI_API_KEY="sk-test",
+        OPENAI_BASE_URL=images.base_url,
+    )
+
+
+async def run_bot(tmp_path: Path, env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_a_missing_token_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    code, out, err = await run_bot(tmp_path, environment(tmp_path, OPENAI_API_KEY="sk-test"))
+    assert code == 2
+    assert err.strip().splitlines() == [err.strip()] and "SLACK_BOT_TOKEN" in err
+    assert "Traceback" not in err
+
+
+async def test_a_missing_model_key_is_named(tmp_path: Path) -> None:
+    env = environment(tmp_path, SLACK_BOT_TOKEN="xoxb-1", SLACK_APP_TOKEN="xapp-1")
+    code, _, err = await run_bot(tmp_path, env)
+    assert code == 2 and "OPENAI_API_KEY" in err and "Traceback" not in err
+
+
+async def test_a_bad_setting_is_named(tmp_path: Path) -> None:
+    env = environment(tmp_path, SLACK_BOT_TOKEN="xoxb-1", SLACK_APP_TOKEN="xapp-1", IMAGE_DEFAULT_QUALITY="ultra")
+    code, _, err = await run_bot(tmp_path, env)
+    assert code == 2 and "IMAGE_DEFAULT_QUALITY" in err
+
+
+async def test_dotenv_file_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("SLACK_BOT_TOKEN=xoxb-from-file\nSLACK_APP_TOKEN=xapp-from-file\n")
+    code, _, err = await run_bot(tmp_path, environment(tmp_path))
+    assert code == 2 and "OPENAI_API_KEY" in err, "the tokens came from .env; only the model key is missing"
+
+
+async def test_check_reports_every_part_working(tmp_path: Path, slack: FakeSlack, images: FakeImagesAPI) -> None:
+    code, out, _ = await run_bot(tmp_path, fake_environment(tmp_path, slack, images), "check")
+    assert code == 0, out
+    lines = out.strip().splitlines()
+    assert all(line.startswith("✓") for line in lines) and len(lines) == 3
+    assert slack.calls_to("auth.test") and slack.calls_to("apps.connections.open")
+
+
+async def test_check_names_what_is_wrong(tmp_path: Path, slack: FakeSlack, images: FakeImagesAPI) -> None:
+    images.retired_models.add("gpt-image-1-mini")
+    env = {**fake_environment(tmp_path, slack, images), "SLACK_BOT_TOKEN": "xoxb-wrong"}
+    code, out, _ = await run_bot(tmp_path, env, "check")
+    assert code == 1
+    assert "✗ Slack: SLACK_BOT_TOKEN was refused (invalid_auth)" in out
+    assert "✗ Images" in out and "IMAGE_MODEL" in out
+
+
+async def test_generate_writes_the_api_bytes(tmp_path: Path, slack: FakeSlack, images: FakeImagesAPI) -> None:
+    env = fake_environment(tmp_path, slack, images)
+    code, out, err = await run_bot(tmp_path, env, "generate", "a lighthouse", "-o", "out.png", "--size", "landscape")
+    assert code == 0, err
+    assert (tmp_path / "out.png").read_bytes() == images.outputs[0]
+    assert images.requests[0].fields["size"] == "1536x1024"
+    assert "sha256" in out
+
+
+async def test_generate_reports_a_bad_flag(tmp_path: Path, slack: FakeSlack, images: FakeImagesAPI) -> None:
+    env = fake_environment(tmp_path, slack, images)
+    code, _, err = await run_bot(tmp_path, env, "generate", "a lighthouse", "-o", "out.png", "--n", "9")
+    assert code == 1 and "--n 9" in err and images.requests == []
+
+
+async def test_the_bot_process_serves_and_stops_on_sigterm(
+    tmp_path: Path, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=tmp_path,
+        env=fake_environment(tmp_path, slack, images),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await slack.wait_connected(timeout=30)
+        ack = await slack.slash("a lighthouse at dusk")
+        assert ack.latency < 3.0
+        await eventually(lambda: len(slack.files) == 1, timeout=20, what="the upload")
+        assert next(iter(slack.files.values())).content == images.outputs[0]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0, err.decode()
+    assert "Traceback" not in err.decode()

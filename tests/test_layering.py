@@ -1,0 +1,55 @@
+"""Dependencies point one way: slack/ → domain/ → providers/, storage/.
+
+Only `bot.slack` (and the top-level wiring modules) may import slack_bolt or slack_sdk; the
+domain knows nothing of Slack; providers and storage know nothing of the domain.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+BOT = Path(__file__).resolve().parent.parent / "bot"
+SLACK_LIBRARIES = ("slack_bolt", "slack_sdk")
+# Top-level modules that start the process and connect the layers.
+ENTRY_POINTS = {"__main__", "app", "runtime", "check", "local"}
+
+FORBIDDEN: dict[str, tuple[str, ...]] = {
+    "domain": ("bot.slack", *SLACK_LIBRARIES, "bot.app", "bot.wiring", "bot.runtime"),
+    "providers": ("bot.slack", "bot.domain", "bot.storage", *SLACK_LIBRARIES, "bot.wiring"),
+    "storage": ("bot.slack", "bot.domain", "bot.providers", *SLACK_LIBRARIES, "bot.wiring"),
+}
+
+
+def imports_of(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def modules() -> list[Path]:
+    return sorted(BOT.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(BOT)))
+def test_module_respects_the_layers(path: Path) -> None:
+    parts = path.relative_to(BOT).parts
+    layer = parts[0] if len(parts) > 1 else None
+    imported = imports_of(path)
+    if layer in FORBIDDEN:
+        bad = {name for name in imported if name.startswith(FORBIDDEN[layer])}
+        assert not bad, f"{path.name} in {layer}/ imports {sorted(bad)}"
+    if layer != "slack" and path.stem not in ENTRY_POINTS:
+        bad = {name for name in imported if name.startswith(SLACK_LIBRARIES)}
+        assert not bad, f"{path.relative_to(BOT)} imports Slack libraries {sorted(bad)}: only bot/slack/ may"
+
+
+def test_the_walk_sees_every_layer() -> None:
+    layers = {p.relative_to(BOT).parts[0] for p in modules() if len(p.relative_to(BOT).parts) > 1}
+    assert {"slack", "domain", "providers", "storage"} <= layers
