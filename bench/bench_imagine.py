@@ -22,10 +22,12 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from tests.fakes.images_server import FakeImagesAPI
-from tests.fakes.slack_server import FakeSlack
+from tests.fakes.fake_images import FakeImagesAPI
+from tests.fakes.fake_slack import FakeSlack
 
 RESULTS = Path(__file__).resolve().parent / "results" / "imagine.json"
 
@@ -42,9 +44,9 @@ def peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
-async def wait_for(check: object, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
+async def wait_for(check: Callable[[], bool], limit_seconds: float) -> None:
+    deadline = time.monotonic() + limit_seconds
+    while not check():
         if time.monotonic() > deadline:
             raise TimeoutError("the bot did not finish in time")
         await asyncio.sleep(0.005)
@@ -63,7 +65,7 @@ async def job_overheads(slack: FakeSlack, images: FakeImagesAPI, *, size: str, j
         uploads, requests = len(slack.files), len(images.requests)
         started = time.monotonic()
         await slack.slash(f"overhead {size} {i} --size {size} --quality low")
-        await wait_for(lambda: len(slack.files) > uploads, timeout=60)  # noqa: B023
+        await wait_for(lambda: len(slack.files) > uploads, 60)  # noqa: B023
         completed = slack.calls_to("files.completeUploadExternal")[-1].at
         request = images.requests[requests]
         model_time = request.answered_at - request.received_at
@@ -71,7 +73,7 @@ async def job_overheads(slack: FakeSlack, images: FakeImagesAPI, *, size: str, j
     return overheads
 
 
-async def run(burst: int, jobs: int, model_latency: float) -> dict[str, object]:
+async def run(burst: int, jobs: int, model_latency: float) -> dict[str, Any]:
     async with FakeSlack() as slack, FakeImagesAPI(latency=model_latency) as images:
         workdir = tempfile.mkdtemp(prefix="easel-bench-")
         env = {
@@ -91,7 +93,7 @@ async def run(burst: int, jobs: int, model_latency: float) -> dict[str, object]:
             await slack.wait_connected(timeout=30)
             await job_overheads(slack, images, size="1024x1024", jobs=2)  # warm-up
             acks = await ack_burst(slack, burst)
-            await wait_for(lambda: len(slack.files) >= burst + 2, timeout=300)
+            await wait_for(lambda: len(slack.files) >= burst + 2, 300)
             square = await job_overheads(slack, images, size="1024x1024", jobs=jobs)
             landscape = await job_overheads(slack, images, size="1536x1024", jobs=jobs)
             rss = peak_rss_mib(bot.pid)
@@ -117,9 +119,9 @@ def summary(values: list[float]) -> dict[str, float]:
     }
 
 
-def print_table(result: dict[str, object]) -> None:
-    rows = [("ack latency, burst of %d" % result["parameters"]["burst"], result["ack_ms"])]  # type: ignore[index]
-    for size, stats in result["overhead_ms"].items():  # type: ignore[attr-defined]
+def print_table(result: dict[str, Any]) -> None:
+    rows = [(f"ack latency, burst of {result['parameters']['burst']}", result["ack_ms"])]
+    for size, stats in result["overhead_ms"].items():
         rows.append((f"overhead per job, {size} PNG", stats))
     print(f"{'measure':<34}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}{'n':>6}")
     for name, stats in rows:

@@ -136,7 +136,7 @@ class Settings:
             image_max_attempts=int(number("IMAGE_MAX_ATTEMPTS", 3, minimum=1)),
             image_max_retry_after_seconds=number("IMAGE_MAX_RETRY_AFTER_SECONDS", 60.0, minimum=0),
             database_url=text("DATABASE_URL") or "sqlite:///easel.db",
-            log_level=choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")).upper(),
+            log_level=choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),
         )
 
     def require_slack(self) -> None:

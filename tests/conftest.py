@@ -15,8 +15,8 @@ from sqlmodel import create_engine
 
 from bot.config import Secret, Settings
 from bot.runtime import serve
-from tests.fakes.images_server import FakeImagesAPI
-from tests.fakes.slack_server import FakeSlack
+from tests.fakes.fake_images import FakeImagesAPI
+from tests.fakes.fake_slack import FakeSlack
 
 
 @pytest.fixture

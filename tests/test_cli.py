@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from tests.conftest import eventually
-from tests.fakes.images_server import FakeImagesAPI
-from tests.fakes.slack_server import FakeSlack
+from tests.fakes.fake_images import FakeImagesAPI
+from tests.fakes.fake_slack import FakeSlack
 
 
 def environment(tmp_path: Path, **values: str) -> dict[str, str]:
@@ -47,7 +47,7 @@ async def run_bot(tmp_path: Path, env: dict[str, str], *args: str) -> tuple[int,
 
 
 async def test_a_missing_token_stops_start_up_with_one_line(tmp_path: Path) -> None:
-    code, out, err = await run_bot(tmp_path, environment(tmp_path, OPENAI_API_KEY="sk-test"))
+    code, _out, err = await run_bot(tmp_path, environment(tmp_path, OPENAI_API_KEY="sk-test"))
     assert code == 2
     assert err.strip().splitlines() == [err.strip()] and "SLACK_BOT_TOKEN" in err
     assert "Traceback" not in err

@@ -13,8 +13,8 @@ from sqlmodel import Session, select
 from bot.config import Settings
 from bot.storage.tables import JobRow
 from tests.conftest import RunningBot, eventually, start_bot, stop_bot
-from tests.fakes.images_server import Fault, FakeImagesAPI
-from tests.fakes.slack_server import FakeSlack
+from tests.fakes.fake_images import FakeImagesAPI, Fault
+from tests.fakes.fake_slack import FakeSlack
 
 
 def thread_texts(slack: FakeSlack) -> list[str]:

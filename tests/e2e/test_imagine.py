@@ -11,8 +11,8 @@ from sqlmodel import Session, select
 from bot.domain.people import Requester
 from bot.storage.tables import ImageRow, JobRow
 from tests.conftest import RunningBot, eventually
-from tests.fakes.images_server import FakeImagesAPI
-from tests.fakes.slack_server import FakeSlack
+from tests.fakes.fake_images import FakeImagesAPI
+from tests.fakes.fake_slack import FakeSlack
 
 
 def note_text(blocks: list[dict] | None) -> str:

@@ -8,7 +8,7 @@ from bot.config import Secret, Settings
 from bot.errors import ModelRetired, ProviderAuthFailed
 from bot.providers.base import GenerateCall
 from bot.providers.factory import build_provider
-from tests.fakes.images_server import FakeImagesAPI
+from tests.fakes.fake_images import FakeImagesAPI
 
 CALL = GenerateCall(
     model="gpt-image-1-mini",

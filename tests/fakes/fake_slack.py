@@ -1,0 +1,700 @@
+"""A local Slack: the Web API over HTTP, the Socket Mode WebSocket, and file hosting.
+
+The real `slack_sdk` clients and the real Bolt `AsyncApp` talk to it by URL (`SLACK_API_URL`).
+It keeps the state a test asserts on (messages with their updates, uploaded files with their
+exact bytes, ephemeral replies, acks with their latency), records every call, and can be told
+to fail a method (`ratelimited` with Retry-After, upload errors, …).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+import uuid
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import WSMsgType, web
+
+SIGN_IN_PAGE = "<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in to Slack</body></html>"
+
+
+@dataclass
+class RecordedCall:
+    method: str
+    params: dict[str, Any]
+    headers: dict[str, str]
+    at: float
+
+
+@dataclass
+class PostedMessage:
+    channel: str
+    ts: str
+    text: str | None
+    blocks: list[dict[str, Any]] | None
+    thread_ts: str | None
+    user: str
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+
+@dataclass
+class UploadedFile:
+    id: str
+    filename: str
+    title: str | None
+    alt_txt: str | None
+    content: bytes
+    channel: str | None
+    thread_ts: str | None
+    initial_comment: str | None
+    blocks: list[dict[str, Any]] | None
+
+
+@dataclass
+class Ack:
+    envelope_id: str
+    payload: dict[str, Any] | None
+    latency: float
+
+
+@dataclass
+class Channel:
+    id: str
+    name: str
+    bot_is_member: bool
+
+
+@dataclass
+class _Failure:
+    error: str
+    status: int
+    retry_after: int | None
+
+
+# Web API methods that take the app-level token rather than the bot token.
+APP_TOKEN_METHODS = {"apps.connections.open"}
+
+
+class FakeSlack:
+    def __init__(
+        self,
+        *,
+        bot_token: str = "xoxb-test-token",
+        app_token: str = "xapp-test-token",
+        team_id: str = "T0TEAM",
+        bot_user_id: str = "U0BOT",
+        bot_id: str = "B0BOT",
+    ) -> None:
+        self.bot_token = bot_token
+        self.app_token = app_token
+        self.team_id = team_id
+        self.bot_user_id = bot_user_id
+        self.bot_id = bot_id
+        self.calls: list[RecordedCall] = []
+        self.messages: list[PostedMessage] = []
+        self.files: dict[str, UploadedFile] = {}
+        self.ephemerals: list[dict[str, Any]] = []
+        self.responses: list[dict[str, Any]] = []
+        self.views: list[dict[str, Any]] = []
+        self.file_downloads: list[RecordedCall] = []
+        self.acks: dict[str, Ack] = {}
+        self.channels: dict[str, Channel] = {}
+        self.add_channel("C0GENERAL", name="general")
+        self._hosted: dict[str, tuple[dict[str, Any], bytes]] = {}
+        self._pending_uploads: dict[str, dict[str, Any]] = {}
+        self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
+        self._sent_at: dict[str, float] = {}
+        self._ack_events: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
+        self._socket: web.WebSocketResponse | None = None
+        self._sockets: list[web.WebSocketResponse] = []
+        self._connected = asyncio.Event()
+        self._clock = itertools.count(1)
+        self._ids = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self._port = 0
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=200 * 1024 * 1024)
+        app.router.add_route("*", "/api/{method}", self._web_api)
+        app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/files-pri/{key}/{name}", self._download)
+        app.router.add_post("/response/{id}", self._response_url)
+        app.router.add_get("/socket-mode", self._socket_mode)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self._port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        for socket in self._sockets:
+            await socket.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def __aenter__(self) -> FakeSlack:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.stop()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/api/"
+
+    # -- state for tests -------------------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[RecordedCall]:
+        return [call for call in self.calls if call.method == method]
+
+    def message(self, channel: str, ts: str) -> PostedMessage:
+        for posted in self.messages:
+            if posted.channel == channel and posted.ts == ts:
+                return posted
+        raise KeyError(f"no message {ts} in {channel}")
+
+    def thread(self, channel: str, thread_ts: str) -> list[PostedMessage]:
+        """The replies in a thread, oldest first (not the parent)."""
+        return [m for m in self.messages if m.channel == channel and m.thread_ts == thread_ts and m.ts != thread_ts]
+
+    def add_channel(self, channel_id: str, *, name: str = "", bot_is_member: bool = True) -> None:
+        self.channels[channel_id] = Channel(channel_id, name or channel_id.lower(), bot_is_member)
+
+    def host_file(
+        self,
+        content: bytes,
+        *,
+        name: str,
+        mimetype: str,
+        channel: str | None = None,
+        user: str = "U0ALICE",
+        filetype: str | None = None,
+    ) -> dict[str, Any]:
+        """Host a file as if a person had shared it; returns Slack's file object."""
+        file_id = f"F{next(self._ids):08d}"
+        url = f"{self.base_url}/files-pri/{self.team_id}-{file_id}/{name}"
+        info = {
+            "id": file_id,
+            "name": name,
+            "title": name,
+            "mimetype": mimetype,
+            "filetype": filetype or name.rsplit(".", 1)[-1].lower(),
+            "size": len(content),
+            "user": user,
+            "url_private": url,
+            "url_private_download": url + "?download=1",
+            "shares": {"public": {channel: [{"ts": self._next_ts()}]}} if channel else {},
+            "channels": [channel] if channel else [],
+        }
+        self._hosted[file_id] = (info, content)
+        return info
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        error: str = "ratelimited",
+        status: int = 200,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
+        """Make the next `times` calls of `method` fail ("upload" for the upload URL)."""
+        for _ in range(times):
+            self._failures[method].append(_Failure(error, 429 if retry_after is not None else status, retry_after))
+
+    # -- Socket Mode -----------------------------------------------------------------------
+
+    async def wait_connected(self, timeout: float = 5.0) -> None:
+        await asyncio.wait_for(self._connected.wait(), timeout)
+
+    async def send_envelope(
+        self,
+        type: str,
+        payload: dict[str, Any],
+        *,
+        envelope_id: str | None = None,
+        retry_attempt: int = 0,
+        retry_reason: str = "",
+    ) -> str:
+        await self.wait_connected()
+        assert self._socket is not None
+        envelope_id = envelope_id or str(uuid.uuid4())
+        envelope: dict[str, Any] = {
+            "envelope_id": envelope_id,
+            "type": type,
+            "payload": payload,
+            "accepts_response_payload": type != "events_api",
+        }
+        if type == "events_api":
+            envelope.update(retry_attempt=retry_attempt, retry_reason=retry_reason)
+        self._sent_at[envelope_id] = time.monotonic()
+        await self._socket.send_str(json.dumps(envelope))
+        return envelope_id
+
+    async def wait_for_ack(self, envelope_id: str, timeout: float = 5.0) -> Ack:
+        await asyncio.wait_for(self._ack_events[envelope_id].wait(), timeout)
+        return self.acks[envelope_id]
+
+    async def slash(self, text: str, **kwargs: Any) -> Ack:
+        envelope_id = await self.send_envelope("slash_commands", self.slash_command(text, **kwargs))
+        return await self.wait_for_ack(envelope_id)
+
+    # -- payload builders ------------------------------------------------------------------
+
+    def slash_command(
+        self, text: str, *, user: str = "U0ALICE", channel: str = "C0GENERAL", command: str = "/imagine"
+    ) -> dict[str, Any]:
+        """As Slack sends it: form fields, and no thread_ts even when typed in a thread."""
+        return {
+            "token": "legacy-verification-token",
+            "team_id": self.team_id,
+            "team_domain": "easel-test",
+            "channel_id": channel,
+            "channel_name": self.channels[channel].name if channel in self.channels else "private",
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": "A0EASEL",
+            "is_enterprise_install": "false",
+            "response_url": f"{self.base_url}/response/{uuid.uuid4().hex}",
+            "trigger_id": f"{next(self._ids)}.{uuid.uuid4().hex[:12]}",
+        }
+
+    def message_event(
+        self,
+        text: str,
+        *,
+        user: str = "U0ALICE",
+        channel: str = "C0GENERAL",
+        thread_ts: str | None = None,
+        files: list[dict[str, Any]] | None = None,
+        bot_id: str | None = None,
+        subtype: str | None = None,
+    ) -> dict[str, Any]:
+        event: dict[str, Any] = {
+            "type": "message",
+            "user": user,
+            "text": text,
+            "ts": self._next_ts(),
+            "channel": channel,
+            "channel_type": "channel",
+            "team": self.team_id,
+            "client_msg_id": str(uuid.uuid4()),
+        }
+        if thread_ts:
+            event["thread_ts"] = thread_ts
+        if files:
+            event["files"] = files
+            event.setdefault("subtype", "file_share")
+        if bot_id:
+            event["bot_id"] = bot_id
+        if subtype:
+            event["subtype"] = subtype
+        return self._event_callback(event)
+
+    def app_mention_event(
+        self,
+        text: str,
+        *,
+        user: str = "U0ALICE",
+        channel: str = "C0GENERAL",
+        thread_ts: str | None = None,
+        files: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        event: dict[str, Any] = {
+            "type": "app_mention",
+            "user": user,
+            "text": text,
+            "ts": self._next_ts(),
+            "channel": channel,
+            "team": self.team_id,
+            "client_msg_id": str(uuid.uuid4()),
+        }
+        if thread_ts:
+            event["thread_ts"] = thread_ts
+        if files:
+            event["files"] = files
+        return self._event_callback(event)
+
+    def block_action(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user: str = "U0ALICE",
+        channel: str = "C0GENERAL",
+        message_ts: str = "",
+        block_id: str = "b",
+    ) -> dict[str, Any]:
+        return {
+            "type": "block_actions",
+            "team": {"id": self.team_id, "domain": "easel-test"},
+            "user": {"id": user, "username": user.lower(), "team_id": self.team_id},
+            "api_app_id": "A0EASEL",
+            "token": "legacy-verification-token",
+            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
+            "trigger_id": f"{next(self._ids)}.{uuid.uuid4().hex[:12]}",
+            "channel": {"id": channel, "name": self.channels[channel].name if channel in self.channels else ""},
+            "message": {"ts": message_ts, "type": "message"},
+            "response_url": f"{self.base_url}/response/{uuid.uuid4().hex}",
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": block_id,
+                    "value": value,
+                    "action_ts": self._next_ts(),
+                }
+            ],
+        }
+
+    def _event_callback(self, event: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "token": "legacy-verification-token",
+            "team_id": self.team_id,
+            "api_app_id": "A0EASEL",
+            "event": event,
+            "type": "event_callback",
+            "event_id": f"Ev{next(self._ids):010d}",
+            "event_time": int(time.time()),
+            "authorizations": [
+                {"team_id": self.team_id, "user_id": self.bot_user_id, "is_bot": True, "is_enterprise_install": False}
+            ],
+            "is_ext_shared_channel": False,
+        }
+
+    def _next_ts(self) -> str:
+        return f"1700000000.{next(self._clock):06d}"
+
+    # -- HTTP handlers ---------------------------------------------------------------------
+
+    async def _web_api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = await _read_params(request)
+        self.calls.append(RecordedCall(method, params, dict(request.headers), time.monotonic()))
+        if self._failures[method]:
+            failure = self._failures[method].popleft()
+            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
+            return web.json_response({"ok": False, "error": failure.error}, status=failure.status, headers=headers)
+        token = _token(request, params)
+        expected = self.app_token if method in APP_TOKEN_METHODS else self.bot_token
+        if token is None:
+            return _error("not_authed")
+        if token != expected:
+            return _error("invalid_auth")
+        handler = getattr(self, "_api_" + method.replace(".", "_"), None)
+        if handler is None:
+            return _error("unknown_method")
+        result: dict[str, Any] = handler(params)
+        return web.json_response(result)
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        content = await request.read()
+        self.calls.append(RecordedCall("upload", {"file_id": file_id}, dict(request.headers), time.monotonic()))
+        if self._failures["upload"]:
+            self._failures["upload"].popleft()
+            return web.Response(status=500, text="upload failed")
+        pending = self._pending_uploads.get(file_id)
+        if pending is None:
+            return web.Response(status=404, text="unknown upload")
+        pending["content"] = content
+        return web.Response(text=f"OK - {len(content)}")
+
+    async def _download(self, request: web.Request) -> web.Response:
+        self.file_downloads.append(
+            RecordedCall("download", dict(request.query), dict(request.headers), time.monotonic())
+        )
+        file_id = request.match_info["key"].split("-", 1)[-1]
+        if request.headers.get("Authorization") != f"Bearer {self.bot_token}" or file_id not in self._hosted:
+            return web.Response(text=SIGN_IN_PAGE, content_type="text/html")
+        info, content = self._hosted[file_id]
+        return web.Response(body=content, content_type=info["mimetype"])
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        self.responses.append(await request.json())
+        return web.Response(text="ok")
+
+    async def _socket_mode(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse(autoping=True)
+        await socket.prepare(request)
+        self._socket = socket
+        self._sockets.append(socket)
+        hello = {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0EASEL"}}
+        await socket.send_str(json.dumps(hello))
+        self._connected.set()
+        async for frame in socket:
+            if frame.type != WSMsgType.TEXT:
+                continue
+            data = json.loads(frame.data)
+            envelope_id = data.get("envelope_id")
+            if envelope_id:
+                latency = time.monotonic() - self._sent_at.get(envelope_id, time.monotonic())
+                self.acks[envelope_id] = Ack(envelope_id, data.get("payload"), latency)
+                self._ack_events[envelope_id].set()
+        if self._socket is socket:
+            self._socket = None
+            self._connected.clear()
+        return socket
+
+    # -- Web API methods -------------------------------------------------------------------
+
+    def _api_auth_test(self, _: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": "https://easel-test.slack.com/",
+            "team": "Easel Test",
+            "user": "easel",
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "is_enterprise_install": False,
+        }
+
+    def _api_apps_connections_open(self, _: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": f"ws://127.0.0.1:{self._port}/socket-mode?ticket={uuid.uuid4().hex}"}
+
+    def _postable(self, channel: str | None) -> str | None:
+        """The error chat.postMessage gives for `channel`, or None when the bot may post."""
+        if not channel:
+            return "channel_not_found"
+        known = self.channels.get(channel)
+        if known is None:
+            return "channel_not_found"
+        return None if known.bot_is_member else "not_in_channel"
+
+    def _api_chat_postMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = params.get("channel")
+        if (error := self._postable(channel)) is not None:
+            return {"ok": False, "error": error}
+        if not params.get("text") and not params.get("blocks"):
+            return {"ok": False, "error": "no_text"}
+        assert channel is not None
+        posted = PostedMessage(
+            channel=channel,
+            ts=self._next_ts(),
+            text=params.get("text"),
+            blocks=_json_field(params.get("blocks")),
+            thread_ts=params.get("thread_ts") or None,
+            user=self.bot_user_id,
+        )
+        self.messages.append(posted)
+        return {"ok": True, "channel": channel, "ts": posted.ts, "message": _message_json(posted, self.bot_id)}
+
+    def _api_chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
+        try:
+            posted = self.message(params.get("channel", ""), params.get("ts", ""))
+        except KeyError:
+            return {"ok": False, "error": "message_not_found"}
+        if "text" in params:
+            posted.text = params["text"]
+        if "blocks" in params:
+            posted.blocks = _json_field(params["blocks"])
+        posted.updates.append(params)
+        return {"ok": True, "channel": posted.channel, "ts": posted.ts, "text": posted.text}
+
+    def _api_chat_postEphemeral(self, params: dict[str, Any]) -> dict[str, Any]:
+        if (error := self._postable(params.get("channel"))) is not None:
+            return {"ok": False, "error": error}
+        self.ephemerals.append(params)
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _api_chat_delete(self, params: dict[str, Any]) -> dict[str, Any]:
+        try:
+            posted = self.message(params.get("channel", ""), params.get("ts", ""))
+        except KeyError:
+            return {"ok": False, "error": "message_not_found"}
+        self.messages.remove(posted)
+        return {"ok": True, "channel": posted.channel, "ts": posted.ts}
+
+    def _api_chat_getPermalink(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = params.get("channel", ""), params.get("message_ts", "")
+        return {
+            "ok": True,
+            "channel": channel,
+            "permalink": f"{self.base_url}/archives/{channel}/p{ts.replace('.', '')}",
+        }
+
+    def _api_conversations_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = self.channels.get(params.get("channel", ""))
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        return {"ok": True, "channel": {"id": channel.id, "name": channel.name, "is_member": channel.bot_is_member}}
+
+    def _api_conversations_replies(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = params.get("channel", ""), params.get("ts", "")
+        if (error := self._postable(channel)) is not None:
+            return {"ok": False, "error": error}
+        thread = [m for m in self.messages if m.channel == channel and (m.ts == ts or m.thread_ts == ts)]
+        if not thread:
+            return {"ok": False, "error": "thread_not_found"}
+        return {"ok": True, "messages": [_message_json(m, self.bot_id) for m in thread], "has_more": False}
+
+    def _api_users_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        user = params.get("user", "")
+        if not user.startswith(("U", "W")):
+            return {"ok": False, "error": "user_not_found"}
+        return {
+            "ok": True,
+            "user": {
+                "id": user,
+                "team_id": self.team_id,
+                "name": user.lower(),
+                "real_name": user.title(),
+                "is_admin": False,
+                "is_owner": False,
+                "is_bot": user == self.bot_user_id,
+                "tz": "UTC",
+                "tz_offset": 0,
+                "profile": {"display_name": user.lower(), "real_name": user.title()},
+            },
+        }
+
+    def _api_files_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = params.get("file", "")
+        if file_id in self._hosted:
+            return {"ok": True, "file": self._hosted[file_id][0]}
+        if file_id in self.files:
+            return {"ok": True, "file": self._uploaded_json(self.files[file_id])}
+        return {"ok": False, "error": "file_not_found"}
+
+    def _api_files_getUploadURLExternal(self, params: dict[str, Any]) -> dict[str, Any]:
+        if not params.get("filename") or not str(params.get("length", "")).isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{next(self._ids):08d}"
+        self._pending_uploads[file_id] = {"filename": params["filename"], "alt_txt": params.get("alt_txt")}
+        return {"ok": True, "upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
+
+    def _api_files_completeUploadExternal(self, params: dict[str, Any]) -> dict[str, Any]:
+        entries = _json_field(params.get("files")) or []
+        channel = params.get("channel_id") or params.get("channels")
+        if channel and (error := self._postable(channel)) is not None:
+            return {"ok": False, "error": error}
+        uploaded: list[UploadedFile] = []
+        for entry in entries:
+            pending = self._pending_uploads.pop(entry["id"], None)
+            if pending is None or "content" not in pending:
+                return {"ok": False, "error": "file_not_found"}
+            uploaded.append(
+                UploadedFile(
+                    id=entry["id"],
+                    filename=pending["filename"],
+                    title=entry.get("title"),
+                    alt_txt=pending.get("alt_txt"),
+                    content=pending["content"],
+                    channel=channel,
+                    thread_ts=params.get("thread_ts") or None,
+                    initial_comment=params.get("initial_comment"),
+                    blocks=_json_field(params.get("blocks")),
+                )
+            )
+        for file in uploaded:
+            self.files[file.id] = file
+        if channel:
+            share = PostedMessage(
+                channel=channel,
+                ts=self._next_ts(),
+                text=params.get("initial_comment") or "",
+                blocks=_json_field(params.get("blocks")),
+                thread_ts=params.get("thread_ts") or None,
+                user=self.bot_user_id,
+                files=[file.id for file in uploaded],
+            )
+            self.messages.append(share)
+        return {"ok": True, "files": [self._uploaded_json(file) for file in uploaded]}
+
+    def _api_files_delete(self, params: dict[str, Any]) -> dict[str, Any]:
+        if self.files.pop(params.get("file", ""), None) is None:
+            return {"ok": False, "error": "file_not_found"}
+        return {"ok": True}
+
+    def _api_views_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._view(params)
+
+    def _api_views_update(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._view(params)
+
+    def _api_views_publish(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._view(params)
+
+    def _view(self, params: dict[str, Any]) -> dict[str, Any]:
+        view = _json_field(params.get("view")) or {}
+        self.views.append({**params, "view": view})
+        return {"ok": True, "view": {"id": f"V{next(self._ids):08d}", **view}}
+
+    def _uploaded_json(self, file: UploadedFile) -> dict[str, Any]:
+        url = f"{self.base_url}/files-pri/{self.team_id}-{file.id}/{file.filename}"
+        return {
+            "id": file.id,
+            "name": file.filename,
+            "title": file.title,
+            "size": len(file.content),
+            "user": self.bot_user_id,
+            "url_private": url,
+            "url_private_download": url + "?download=1",
+            "permalink": f"{self.base_url}/files/{self.bot_user_id}/{file.id}/{file.filename}",
+            "shares": {"public": {file.channel: [{"ts": file.thread_ts or ""}]}} if file.channel else {},
+        }
+
+
+async def _read_params(request: web.Request) -> dict[str, Any]:
+    """Query string, form body (urlencoded or multipart) and JSON body, merged."""
+    params: dict[str, Any] = dict(request.query)
+    if request.method != "POST" or not request.can_read_body:
+        return params
+    if request.content_type == "application/json":
+        body = await request.json()
+        if isinstance(body, dict):
+            params.update(body)
+    elif request.content_type == "application/x-www-form-urlencoded":
+        params.update(parse_qsl((await request.read()).decode(), keep_blank_values=True))
+    elif request.content_type.startswith("multipart/"):
+        form = await request.post()
+        params.update({k: v for k, v in form.items() if isinstance(v, str)})
+    return params
+
+
+def _token(request: web.Request, params: dict[str, Any]) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return header.removeprefix("Bearer ")
+    token = params.get("token")
+    return token if isinstance(token, str) and token else None
+
+
+def _json_field(value: Any) -> Any:
+    """Fields like `blocks` arrive as JSON strings in form bodies and as lists in JSON bodies."""
+    if isinstance(value, str):
+        return json.loads(value) if value else None
+    return value
+
+
+def _error(error: str) -> web.Response:
+    return web.json_response({"ok": False, "error": error})
+
+
+def _message_json(message: PostedMessage, bot_id: str) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": "message", "ts": message.ts, "user": message.user, "text": message.text or ""}
+    if message.user.startswith("U0BOT"):
+        body["bot_id"] = bot_id
+    if message.blocks is not None:
+        body["blocks"] = message.blocks
+    if message.thread_ts:
+        body["thread_ts"] = message.thread_ts
+    if message.files:
+        body["files"] = [{"id": file_id} for file_id in message.files]
+    return body
