@@ -3,15 +3,17 @@ clients, the local Slack and Images API servers, a real SQLite file."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 
 from sqlmodel import Session, select
 
+from bot.config import Secret, Settings
 from bot.domain.people import Requester
 from bot.storage.tables import ImageRow, JobRow
-from tests.conftest import RunningBot, eventually
-from tests.fakes.fake_images import FakeImagesAPI
+from tests.conftest import RunningBot, eventually, start_bot, stop_bot
+from tests.fakes.fake_images import FakeImagesAPI, Fault
 from tests.fakes.fake_slack import FakeSlack
 
 
@@ -144,3 +146,33 @@ async def test_a_retried_event_is_handled_once(bot: RunningBot, slack: FakeSlack
         await slack.wait_for_ack(envelope)
     await eventually(lambda: len(slack.files) == 1, what="the upload")
     assert len(images.requests) == 1
+
+
+async def test_azure_openai_serves_the_same_flow(settings: Settings, slack: FakeSlack, images: FakeImagesAPI) -> None:
+    azure = dataclasses.replace(
+        settings,
+        openai_api_key=None,
+        openai_base_url=None,
+        azure_openai_endpoint=images.azure_endpoint,
+        azure_openai_api_key=Secret("az-test"),
+        azure_openai_deployment="easel-images",
+    )
+    bot = await start_bot(azure, slack)
+    try:
+        ack = await slack.slash("a lighthouse --format webp")
+        assert ack.payload is not None and "png, jpeg" in ack.payload["text"], "Azure returns no WebP"
+        images.inject(Fault("content_filter"))
+        await slack.slash("something Azure's content filter refuses")
+        await eventually(lambda: len(slack.thread("C0GENERAL", slack.messages[0].ts)) == 1, what="the refusal")
+        await slack.slash("a lighthouse --format jpeg")
+        await eventually(lambda: len(slack.files) == 1, what="the Azure upload")
+    finally:
+        await stop_bot(bot)
+
+    assert [r.deployment for r in images.requests] == ["easel-images", "easel-images"]
+    assert images.requests[0].headers["api-key"] == "az-test"
+    blocked = slack.thread("C0GENERAL", slack.messages[0].ts)
+    assert "blocked by the model's safety system" in (blocked[0].text or "")
+    uploaded = next(iter(slack.files.values()))
+    assert uploaded.content == images.outputs[0]
+    assert "gpt-image-1-mini" in note_text(uploaded.blocks), "the note names the model, not the deployment"
