@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "generate":
             settings.require_provider()
             return asyncio.run(generate_to_file(settings, " ".join(rest), args.output))
+        settings.require_slack()
         settings.require_provider()
         asyncio.run(serve(settings))
         return 0
