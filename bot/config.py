@@ -18,6 +18,8 @@ from bot.errors import ConfigError
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_AZURE_API_VERSION = "2025-04-01-preview"
+# Hosts that may receive the bot token for file downloads, besides SLACK_API_URL's host.
+DEFAULT_SLACK_FILE_HOSTS = ("files.slack.com", "files-edu.slack.com", "files.slack-gov.com")
 Quality = Literal["low", "medium", "high"]
 SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
 QUALITIES: tuple[Quality, ...] = ("low", "medium", "high")
@@ -70,6 +72,9 @@ class Settings:
     image_timeout_seconds: float = 300.0
     image_max_attempts: int = 3
     image_max_retry_after_seconds: float = 60.0
+
+    quiet_prefix: str = "//"
+    slack_file_hosts: tuple[str, ...] = DEFAULT_SLACK_FILE_HOSTS
 
     database_url: str = "sqlite:///easel.db"
     log_level: str = "INFO"
@@ -135,6 +140,12 @@ class Settings:
             image_timeout_seconds=number("IMAGE_TIMEOUT_SECONDS", 300.0, minimum=1),
             image_max_attempts=int(number("IMAGE_MAX_ATTEMPTS", 3, minimum=1)),
             image_max_retry_after_seconds=number("IMAGE_MAX_RETRY_AFTER_SECONDS", 60.0, minimum=0),
+            quiet_prefix=env.get("QUIET_PREFIX", "//").strip(),
+            slack_file_hosts=tuple(
+                host.strip().lower()
+                for host in (text("SLACK_FILE_HOSTS") or ",".join(DEFAULT_SLACK_FILE_HOSTS)).split(",")
+                if host.strip()
+            ),
             database_url=text("DATABASE_URL") or "sqlite:///easel.db",
             log_level=choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),
         )

@@ -12,7 +12,7 @@ from bot.domain.requests import FORMATS, OptionDefaults
 from bot.providers.base import ImageProvider
 from bot.providers.factory import build_provider
 from bot.storage.database import make_engine
-from bot.storage.repositories import EventLog, JobRepository
+from bot.storage.repositories import EventLog, JobRepository, ThreadImages
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -22,6 +22,7 @@ class Services:
     engine: Engine
     jobs: ImageJobs
     events: EventLog
+    threads: ThreadImages
     option_defaults: OptionDefaults
 
     async def close(self, *, grace_seconds: float = 30.0) -> None:
@@ -48,11 +49,15 @@ def build_services(settings: Settings) -> Services:
     engine = make_engine(settings.database_url)
     # Azure OpenAI does not return WebP.
     formats = tuple(f for f in FORMATS if not (settings.uses_azure and f == "webp"))
+    threads = ThreadImages(engine)
     return Services(
         settings=settings,
         provider=provider,
         engine=engine,
-        jobs=ImageJobs(provider=provider, repository=JobRepository(engine), models=model_choices(settings)),
+        jobs=ImageJobs(
+            provider=provider, repository=JobRepository(engine), images=threads, models=model_choices(settings)
+        ),
         events=EventLog(engine),
+        threads=threads,
         option_defaults=OptionDefaults(size=settings.default_size, quality=settings.default_quality, formats=formats),
     )

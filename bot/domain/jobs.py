@@ -1,7 +1,7 @@
-"""Image jobs: accept a request, generate, hand the result to whoever shows it, record it all.
+"""Image jobs: accept a request, make the images, hand them to whoever shows them, record it all.
 
-Nothing here knows Slack. Whoever shows progress and results (a Slack thread, a file on
-disk) implements `JobReporter`.
+Nothing here knows Slack. Whoever shows progress and results (a Slack thread, a file on disk)
+implements `JobReporter`; whoever holds the input files implements `FileSource`.
 """
 
 from __future__ import annotations
@@ -10,22 +10,26 @@ import asyncio
 import hashlib
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol
 
+from bot.domain.imaging import InputImage, closest_size, fit_mask, has_transparency, pixel_size, prepare_input
 from bot.domain.people import Requester
-from bot.domain.provenance import Provenance
+from bot.domain.provenance import ParentImage, Provenance
+from bot.domain.regions import region_mask
 from bot.domain.requests import Prompt
-from bot.errors import BotError, ModelRetired
-from bot.providers.base import GenerateCall, ImageProvider, ProviderResult
-from bot.storage.repositories import JobRepository
+from bot.errors import BotError, InputRejected, ModelRetired
+from bot.providers.base import ImageCall, ImageProvider, ProviderResult, SourceImage
+from bot.storage.repositories import JobRepository, ThreadImages
 from bot.storage.tables import ImageRow, JobRow
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+MAX_SOURCE_IMAGES = 16
 
 
 def utc_now() -> datetime:
@@ -49,12 +53,21 @@ class Place:
 
 
 @dataclass(frozen=True, kw_only=True)
+class EditSource:
+    """What an edit starts from: files attached to the request (they win), else image `#N`
+    of the thread, else the thread's latest image when the job's turn comes."""
+
+    file_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
 class ImageJob:
     id: int
     requester: Requester
     prompt: Prompt
     place: Place
     requested_at: datetime
+    edit: EditSource | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,6 +93,18 @@ class ModelChoice:
     setting: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class DownloadedFile:
+    name: str
+    data: bytes
+
+
+class FileSource(Protocol):
+    async def fetch(self, file_id: str, *, attached: bool) -> DownloadedFile:
+        """The file's bytes; `attached` files were shared by people and must be checked."""
+        ...
+
+
 class JobReporter(Protocol):
     async def progress(self, job: ImageJob, status: JobStatus) -> None: ...
 
@@ -92,14 +117,22 @@ class JobReporter(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class _Sources:
+    images: tuple[InputImage, ...]
+    mask: bytes | None
+    parents: tuple[ImageRow, ...]
+
+
 class ImageJobs:
-    """Runs jobs to their end and keeps track of the ones in flight for a clean shutdown."""
+    """Runs jobs to their end, one at a time per thread, and tracks the ones in flight."""
 
     def __init__(
         self,
         *,
         provider: ImageProvider,
         repository: JobRepository,
+        images: ThreadImages,
         models: Sequence[ModelChoice],
         clock: Clock = utc_now,
     ) -> None:
@@ -107,15 +140,19 @@ class ImageJobs:
             raise ValueError("at least one model is needed")
         self._provider = provider
         self._repository = repository
+        self._images = images
         self._models = list(models)
         self._clock = clock
         self._tasks: set[asyncio.Task[None]] = set()
+        self._thread_locks: dict[tuple[str, str], asyncio.Lock] = {}
 
     @property
     def model_id(self) -> str:
         return self._models[0].model_id
 
-    async def accept(self, *, requester: Requester, prompt: Prompt, place: Place) -> ImageJob:
+    async def accept(
+        self, *, requester: Requester, prompt: Prompt, place: Place, edit: EditSource | None = None
+    ) -> ImageJob:
         """Record the request as queued; the job exists from here on, whatever happens next."""
         now = self._clock()
         options = prompt.options
@@ -137,11 +174,11 @@ class ImageJobs:
             )
         )
         assert row.id is not None
-        return ImageJob(id=row.id, requester=requester, prompt=prompt, place=place, requested_at=now)
+        return ImageJob(id=row.id, requester=requester, prompt=prompt, place=place, requested_at=now, edit=edit)
 
-    def start(self, job: ImageJob, reporter: JobReporter) -> asyncio.Task[None]:
+    def start(self, job: ImageJob, reporter: JobReporter, files: FileSource | None = None) -> asyncio.Task[None]:
         """Run `job` in the background; the caller (a Slack handler) has already acked."""
-        task = asyncio.create_task(self.run(job, reporter), name=f"job-{job.id}")
+        task = asyncio.create_task(self.run(job, reporter, files), name=f"job-{job.id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
@@ -151,15 +188,15 @@ class ImageJobs:
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=grace_seconds)
 
-    async def run(self, job: ImageJob, reporter: JobReporter) -> None:
+    async def run(self, job: ImageJob, reporter: JobReporter, files: FileSource | None = None) -> None:
         """The whole pipeline. Every outcome ends in the database and in front of the user."""
         try:
-            await self._set_status(job, JobStatus.GENERATING, reporter)
-            result = await self._generate(job)
-            await self._set_status(job, JobStatus.UPLOADING, reporter)
-            finished = self._finish_images(job, result)
-            locations = await reporter.deliver(job, JobResult(images=finished, model=result.model))
-            await self._record_images(job, finished, locations)
+            async with self._turn_in_thread(job.place):
+                await self._set_status(job, JobStatus.GENERATING, reporter)
+                sources = await self._sources(job, files) if job.edit is not None and files else None
+                result = await self._call_model(job, sources)
+                await self._set_status(job, JobStatus.UPLOADING, reporter)
+                await self._publish(job, result, sources, reporter)
             await self._repository.finish(job.id, status=JobStatus.DONE, at=self._clock())
             await reporter.progress(job, JobStatus.DONE)
         except BotError as error:
@@ -170,23 +207,82 @@ class ImageJobs:
             logger.exception("job %s failed unexpectedly (reference %s)", job.id, reference)
             await self._fail(job, reporter, error=None, reference=reference)
 
-    async def _generate(self, job: ImageJob) -> ProviderResult:
+    @asynccontextmanager
+    async def _turn_in_thread(self, place: Place) -> AsyncIterator[None]:
+        """One job at a time per thread: an edit waits for the one before it and then applies
+        to its result, so colleagues never fork the picture by accident."""
+        if place.thread is None:
+            yield
+            return
+        key = (place.conversation, place.thread)
+        lock = self._thread_locks.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                yield
+        finally:
+            if not lock.locked() and self._thread_locks.get(key) is lock:
+                del self._thread_locks[key]
+
+    async def _sources(self, job: ImageJob, files: FileSource) -> _Sources:
+        """Resolve what the edit starts from (now, in the job's turn), download and prepare it."""
+        assert job.edit is not None and job.place.thread is not None
+        channel, thread = job.place.conversation, job.place.thread
+        if job.edit.file_ids:
+            rows = await self._images.by_file_ids(channel, thread, job.edit.file_ids)
+        elif job.prompt.version is not None:
+            found = await self._images.by_number(channel, thread, job.prompt.version)
+            if found is None:
+                raise InputRejected(f"there is no image #{job.prompt.version} in this thread")
+            rows = [found]
+        else:
+            latest = await self._images.latest(channel, thread)
+            if latest is None:
+                raise InputRejected("there is no image in this thread to edit yet")
+            rows = [latest]
+        downloads = [
+            (row, await files.fetch(row.slack_file_id or "", attached=row.origin == "attached")) for row in rows
+        ]
+        mask_file = _pick_mask(downloads) if len(downloads) > 1 else None
+        images = [(row, download) for row, download in downloads if download is not mask_file]
+        if len(images) > MAX_SOURCE_IMAGES:
+            raise InputRejected(f"an edit takes at most {MAX_SOURCE_IMAGES} images; this one has {len(images)}")
+        prepared = [await asyncio.to_thread(prepare_input, download.name, download.data) for _, download in images]
+        first = prepared[0]
+        mask = None
+        if job.prompt.region is not None and mask_file is not None:
+            raise InputRejected("give the area to change either as a mask image or with `--region`, not both")
+        if job.prompt.region is not None:
+            mask = await asyncio.to_thread(region_mask, job.prompt.region, first.size)
+        elif mask_file is not None:
+            original = await asyncio.to_thread(pixel_size, images[0][1].data)
+            mask = await asyncio.to_thread(fit_mask, mask_file.name, mask_file.data, first.size, original_size=original)
+        return _Sources(images=tuple(prepared), mask=mask, parents=tuple(row for row, _ in images))
+
+    async def _call_model(self, job: ImageJob, sources: _Sources | None) -> ProviderResult:
         """Try the primary model, then the fallback if the primary is reported retired."""
         options = job.prompt.options
+        size = options.size
+        if sources is not None and not options.size_given:
+            size = closest_size(sources.images[0].size)
         last_error: ModelRetired | None = None
         for choice in list(self._models):
-            call = GenerateCall(
+            call = ImageCall(
                 model=choice.call_name,
                 prompt=job.prompt.text,
-                size=options.size,
+                size=size,
                 quality=options.quality,
                 n=options.n,
                 output_format=options.output_format,
                 background="transparent" if options.transparent else None,
                 safety_identifier=job.requester.safety_identifier,
+                images=tuple(
+                    SourceImage(name=image.name, data=image.data, mime_type=image.mime_type)
+                    for image in (sources.images if sources else ())
+                ),
+                mask=sources.mask if sources else None,
             )
             try:
-                result = await self._provider.generate(call)
+                result = await (self._provider.edit(call) if call.images else self._provider.generate(call))
             except ModelRetired:
                 logger.error(
                     "model %r is retired or missing at %s: set %s to a current image model",
@@ -202,6 +298,7 @@ class ImageJobs:
             await self._repository.update(
                 job.id,
                 model=choice.model_id,
+                size=result.size,
                 provider_request_id=result.request_id,
                 input_text_tokens=usage.input_text_tokens if usage else 0,
                 input_image_tokens=usage.input_image_tokens if usage else 0,
@@ -211,9 +308,21 @@ class ImageJobs:
         assert last_error is not None
         raise last_error
 
-    def _finish_images(self, job: ImageJob, result: ProviderResult) -> tuple[FinishedImage, ...]:
-        count = len(result.images)
-        return tuple(
+    async def _publish(
+        self, job: ImageJob, result: ProviderResult, sources: _Sources | None, reporter: JobReporter
+    ) -> None:
+        """Number the images in their thread, post them, then record where they went."""
+        place = job.place
+        rows = await self._images.reserve(
+            place.conversation,
+            place.thread or f"job-{job.id}",
+            job_id=job.id,
+            user_id=job.requester.user_id,
+            count=len(result.images),
+            at=self._clock(),
+        )
+        parents = sources.parents if sources else ()
+        finished = tuple(
             FinishedImage(
                 data=image.data,
                 mime_type=image.mime_type,
@@ -226,31 +335,33 @@ class ImageJobs:
                     output_format=image.output_format,
                     requested_at=job.requested_at,
                     sha256=hashlib.sha256(image.data).hexdigest(),
-                    position=position,
-                    of=count,
+                    position=row.position,
+                    of=len(result.images),
+                    number=row.number if place.thread else None,
+                    parents=tuple(
+                        ParentImage(number=parent.number, user_id=parent.user_id, origin=parent.origin)
+                        for parent in parents
+                    ),
+                    region=job.prompt.region.label if job.prompt.region else None,
                 ),
             )
-            for position, image in enumerate(result.images, start=1)
+            for image, row in zip(result.images, rows, strict=True)
         )
-
-    async def _record_images(
-        self, job: ImageJob, images: Sequence[FinishedImage], locations: Sequence[str | None]
-    ) -> None:
-        now = self._clock()
-        await self._repository.add_images(
-            [
-                ImageRow(
-                    job_id=job.id,
-                    position=image.provenance.position,
-                    slack_file_id=location,
-                    sha256=image.provenance.sha256,
-                    byte_size=len(image.data),
-                    output_format=image.provenance.output_format,
-                    created_at=now,
-                )
-                for image, location in zip(images, locations, strict=True)
-            ]
-        )
+        try:
+            locations = await reporter.deliver(job, JobResult(images=finished, model=result.model))
+        except BaseException:
+            await self._images.release([row.id for row in rows if row.id is not None])
+            raise
+        for row, image, location in zip(rows, finished, locations, strict=True):
+            assert row.id is not None
+            await self._images.complete(
+                row.id,
+                slack_file_id=location,
+                sha256=image.provenance.sha256,
+                byte_size=len(image.data),
+                mime_type=image.mime_type,
+            )
+            await self._images.add_parents(row.id, [parent.id for parent in parents if parent.id is not None])
 
     async def _set_status(self, job: ImageJob, status: JobStatus, reporter: JobReporter) -> None:
         await self._repository.update(job.id, status=status)
@@ -266,6 +377,17 @@ class ImageJobs:
             await reporter.failed(job, error, reference)
         except Exception:
             logger.exception("job %s: could not tell the user about its failure (reference %s)", job.id, reference)
+
+
+def _pick_mask(downloads: list[tuple[ImageRow, DownloadedFile]]) -> DownloadedFile | None:
+    """Among several attachments, the mask is a file named `mask*`, or else a later PNG with
+    transparency; the first attachment is always the image it applies to."""
+    later = [download for _, download in downloads[1:]]
+    named = [download for download in later if download.name.lower().startswith("mask")]
+    if named:
+        return named[0]
+    transparent = [d for d in later if d.name.lower().endswith(".png") and has_transparency(d.data)]
+    return transparent[0] if transparent else None
 
 
 def _reference() -> str:

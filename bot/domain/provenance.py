@@ -1,4 +1,4 @@
-"""The provenance of each image: who asked for what, with which model, when."""
+"""The provenance of each image: who asked for what, with which model, from which parents."""
 
 from __future__ import annotations
 
@@ -6,6 +6,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain.people import Requester
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParentImage:
+    """An image an edit started from: its number in the thread and who made or shared it."""
+
+    number: int
+    user_id: str
+    origin: str  # "generated" | "attached"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -20,3 +29,6 @@ class Provenance:
     sha256: str
     position: int  # 1-based, among the images of one request
     of: int
+    number: int | None = None  # the image's number in its thread
+    parents: tuple[ParentImage, ...] = ()
+    region: str | None = None

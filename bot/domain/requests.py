@@ -6,9 +6,11 @@ Pure functions and frozen dataclasses; no Slack, no provider. The same parser se
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot.config import QUALITIES, SIZE_ALIASES, SIZES, Quality
+from bot.domain.regions import Region, parse_region
 from bot.errors import InputRejected
 from bot.providers.base import OutputFormat
 
@@ -22,6 +24,8 @@ USAGE = (
     "/imagine <prompt> [--size square|portrait|landscape|1024x1024|1024x1536|1536x1024|auto] "
     "[--quality low|medium|high] [--n 1-4] [--transparent] [--format png|webp|jpeg]"
 )
+EDIT_USAGE = "reply in the thread: [#N] <what to change> [--region left|top-right|a1,b2 …] [same options]"
+_VERSION = re.compile(r"^#(\d{1,4})$")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,6 +35,7 @@ class ImageOptions:
     n: int = 1
     transparent: bool = False
     output_format: OutputFormat = "png"
+    size_given: bool = False  # edits follow the input's shape unless --size says otherwise
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,6 +51,8 @@ class OptionDefaults:
 class Prompt:
     text: str
     options: ImageOptions
+    region: Region | None = None  # edits only: where the change goes
+    version: int | None = None  # edits only: `#N` picks image N of the thread
 
 
 @dataclass(frozen=True)
@@ -61,12 +68,18 @@ def parse_prompt(text: str, defaults: OptionDefaults) -> Prompt | HelpWanted:
 
     prompt_words: list[str] = []
     size, quality, n = defaults.size, defaults.quality, 1
+    size_given = False
+    region: Region | None = None
+    version: int | None = None
     transparent = False
     output_format: OutputFormat = "png"
     i = 0
     while i < len(words):
         word = _normalise_dashes(words[i])
         i += 1
+        if i == 1 and (match := _VERSION.match(word)):  # `#2 make it darker`: only as the first word
+            version = int(match.group(1))
+            continue
         if not word.startswith("--"):
             prompt_words.append(words[i - 1])
             continue
@@ -77,7 +90,7 @@ def parse_prompt(text: str, defaults: OptionDefaults) -> Prompt | HelpWanted:
                 raise InputRejected("`--transparent` takes no value", fragment=word)
             transparent = True
             continue
-        if name not in ("size", "quality", "n", "format"):
+        if name not in ("size", "quality", "n", "format", "region"):
             raise InputRejected(f"unknown option `{word}`", fragment=word)
         if inline:
             value = inline
@@ -88,7 +101,9 @@ def parse_prompt(text: str, defaults: OptionDefaults) -> Prompt | HelpWanted:
             raise InputRejected(f"`--{name}` needs a value", fragment=word)
         value = value.lower()
         if name == "size":
-            size = _parse_size(value)
+            size, size_given = _parse_size(value), True
+        elif name == "region":
+            region = parse_region(value)
         elif name == "quality":
             quality = _parse_quality(value)
         elif name == "n":
@@ -111,7 +126,10 @@ def parse_prompt(text: str, defaults: OptionDefaults) -> Prompt | HelpWanted:
             n=n,
             transparent=transparent,
             output_format=output_format,
+            size_given=size_given,
         ),
+        region=region,
+        version=version,
     )
 
 

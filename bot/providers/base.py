@@ -14,8 +14,19 @@ MIME_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 
 
 @dataclass(frozen=True, kw_only=True)
-class GenerateCall:
-    """One text-to-image request, in the provider's own terms."""
+class SourceImage:
+    """An input image for an edit, sent as a `(name, bytes, mime)` part: bare bytes would go
+    out as application/octet-stream, which the API refuses."""
+
+    name: str
+    data: bytes
+    mime_type: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageCall:
+    """One Images API request in the provider's own terms: a generation, or an edit when it
+    carries source images (the mask, if any, applies to the first)."""
 
     model: str
     prompt: str
@@ -25,6 +36,8 @@ class GenerateCall:
     output_format: OutputFormat
     background: Background | None
     safety_identifier: str
+    images: tuple[SourceImage, ...] = ()
+    mask: bytes | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,7 +78,9 @@ class ImageProvider(Protocol):
 
     name: str
 
-    async def generate(self, call: GenerateCall) -> ProviderResult: ...
+    async def generate(self, call: ImageCall) -> ProviderResult: ...
+
+    async def edit(self, call: ImageCall) -> ProviderResult: ...
 
     async def check_model(self, model: str) -> None:
         """Raise a `ProviderError` when `model` cannot serve requests."""

@@ -27,7 +27,7 @@ from bot.errors import (
     ProviderTimeout,
     ProviderUnavailable,
 )
-from bot.providers.base import GenerateCall, GeneratedImage, ProviderResult, Usage
+from bot.providers.base import GeneratedImage, ImageCall, ProviderResult, Usage
 from bot.providers.retry import RetryPolicy, parse_retry_after
 
 logger = logging.getLogger(__name__)
@@ -57,11 +57,33 @@ class OpenAIImageProvider:
         self._retry = retry
         self._sleep = sleep
 
-    async def generate(self, call: GenerateCall) -> ProviderResult:
+    async def generate(self, call: ImageCall) -> ProviderResult:
         async def request() -> ImagesResponse:
             return await self._client.images.generate(
                 model=call.model,
                 prompt=call.prompt,
+                size=call.size,
+                quality=call.quality,
+                n=call.n,
+                output_format=call.output_format,
+                background=call.background if call.background is not None else omit,
+                safety_identifier=call.safety_identifier,
+            )
+
+        response = await self._with_retries(request, model=call.model)
+        return _to_result(response, call=call)
+
+    async def edit(self, call: ImageCall) -> ProviderResult:
+        if not call.images:
+            raise ValueError("an edit needs at least one source image")
+        images = [(image.name, image.data, image.mime_type) for image in call.images]
+
+        async def request() -> ImagesResponse:
+            return await self._client.images.edit(
+                model=call.model,
+                prompt=call.prompt,
+                image=images if len(images) > 1 else images[0],
+                mask=("mask.png", call.mask, "image/png") if call.mask is not None else omit,
                 size=call.size,
                 quality=call.quality,
                 n=call.n,
@@ -171,7 +193,7 @@ def _error_codes(exc: openai.APIStatusError) -> set[str]:
     return codes
 
 
-def _to_result(response: ImagesResponse, *, call: GenerateCall) -> ProviderResult:
+def _to_result(response: ImagesResponse, *, call: ImageCall) -> ProviderResult:
     output_format = response.output_format or call.output_format
     images = tuple(
         GeneratedImage(data=base64.b64decode(item.b64_json), output_format=output_format)

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.domain.jobs import JobStatus
 from bot.domain.people import Requester
-from bot.domain.provenance import Provenance
+from bot.domain.provenance import ParentImage, Provenance
 from bot.domain.requests import USAGE, Prompt
 
 Block = dict[str, Any]
@@ -25,11 +25,19 @@ _STATUS_LABELS = {
 }
 
 
-def request_message(requester: Requester, prompt: Prompt, status: JobStatus, *, model: str) -> dict[str, Any]:
-    """The message that anchors a request's thread and shows how far the job has got."""
+def request_message(
+    requester: Requester, prompt: Prompt, status: JobStatus, *, model: str, editing: bool = False
+) -> dict[str, Any]:
+    """The message that anchors a request's thread (or, for an edit, stands in it) and shows
+    how far the job has got."""
     options = prompt.options
-    asked = f"<@{requester.user_id}> asked: {escape(shorten(prompt.text, PROMPT_PREVIEW_CHARS))}"
-    details = f"{model} · {options.size} · {options.quality}"
+    verb = "asked to edit" if editing else "asked"
+    if editing and prompt.version is not None:
+        verb += f" image #{prompt.version}"
+    asked = f"<@{requester.user_id}> {verb}: {escape(shorten(prompt.text, PROMPT_PREVIEW_CHARS))}"
+    details = (
+        f"{model} · {options.size if options.size_given or not editing else 'size of the source'} · {options.quality}"
+    )
     if options.n > 1:
         details += f" · {options.n} images"
     return {
@@ -47,13 +55,28 @@ def request_message(requester: Requester, prompt: Prompt, status: JobStatus, *, 
 def provenance_note(provenance: Provenance) -> list[Block]:
     """The context block under each image: who, what, which model, how, when."""
     counter = f" · image {provenance.position} of {provenance.of}" if provenance.of > 1 else ""
+    title = f"*Image #{provenance.number}* · " if provenance.number is not None else ""
+    requester = f"<@{provenance.requester.user_id}>"
+    if provenance.parents:
+        sources = ", ".join(_parent_label(parent) for parent in provenance.parents)
+        made = f"edited from {sources} by {requester}"
+    else:
+        made = f"requested by {requester}"
+    if provenance.region:
+        made += f" · region {provenance.region}"
     lines = [
-        f"Requested by <@{provenance.requester.user_id}> · {slack_date(provenance.requested_at)}{counter}",
+        f"{title}{made} · {slack_date(provenance.requested_at)}{counter}",
         f"*Prompt:* {escape(shorten(provenance.prompt, PROMPT_PREVIEW_CHARS))}",
         f"*Model:* `{provenance.model}` · {provenance.size} · {provenance.quality} quality · "
         f"{provenance.output_format.upper()}",
     ]
     return [{"type": "context", "elements": [{"type": "mrkdwn", "text": line} for line in lines]}]
+
+
+def _parent_label(parent: ParentImage) -> str:
+    if parent.origin == "attached":
+        return f"#{parent.number} (shared by <@{parent.user_id}>)"
+    return f"#{parent.number}"
 
 
 def file_title(prompt: str) -> str:

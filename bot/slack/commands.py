@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.people import Requester
-from bot.domain.requests import HelpWanted, parse_prompt
+from bot.domain.requests import HelpWanted, Prompt, parse_prompt
 from bot.errors import InputRejected, NotInChannel
 from bot.slack import blocks, replies
 from bot.slack.intake import start_job
@@ -21,6 +21,8 @@ def register(app: AsyncApp, services: Services) -> None:
         """Answer bad input and help in the ack itself; everything else after it."""
         try:
             parsed = parse_prompt(command.get("text", ""), services.option_defaults)
+            if isinstance(parsed, Prompt) and parsed.region is not None:
+                raise InputRejected("`--region` is for edits: reply in an image's thread with it")
         except InputRejected as error:
             await ack(response_type="ephemeral", **blocks.message(replies.for_error(error)))
             return
@@ -37,7 +39,7 @@ def register(app: AsyncApp, services: Services) -> None:
         try:
             await start_job(
                 client,
-                services.jobs,
+                services,
                 requester=Requester(command["team_id"], command["user_id"]),
                 prompt=parsed,
                 channel=command["channel_id"],

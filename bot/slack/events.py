@@ -1,57 +1,131 @@
-"""Events Easel subscribes to. Each subscribed type has a listener, or Slack would get no
-ack and deliver the event again."""
+"""Messages: replies in Easel's threads become edits; mentions generate or edit.
+
+Each subscribed event type has a listener, or Slack would get no ack and deliver the event
+again. A mention arrives twice, as `app_mention` (sometimes without its files) and as
+`message` (with them): the `message` event is the one handled.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
+from datetime import UTC, datetime
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp, AsyncSay
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.jobs import EditSource
 from bot.domain.people import Requester
 from bot.domain.requests import HelpWanted, parse_prompt
 from bot.errors import InputRejected
 from bot.slack import blocks, replies
 from bot.slack.intake import start_job
+from bot.storage.repositories import Attachment
 from bot.wiring import Services
 
 logger = logging.getLogger(__name__)
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
+# Message subtypes that carry something a person wrote; edits, deletions and joins do not.
+_PERSON_SUBTYPES = {None, "file_share", "thread_broadcast"}
+BACKFILL_MESSAGES = 15  # conversations.replies is limited to about 15 messages a minute
 
 
 def register(app: AsyncApp, services: Services) -> None:
     @app.event("app_mention")
-    async def mentioned(event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, say: AsyncSay) -> None:
-        """`@Easel a lighthouse at dusk` generates, answering in the mention's thread."""
-        if not await services.events.first_delivery(body.get("event_id")):
-            return
-        thread_ts = event.get("thread_ts") or event["ts"]
-        text = _MENTION.sub(" ", event.get("text", ""))
-        try:
-            parsed = parse_prompt(text, services.option_defaults)
-        except InputRejected as error:
-            await say(thread_ts=thread_ts, **blocks.message(replies.for_error(error)))
-            return
-        if isinstance(parsed, HelpWanted):
-            defaults = services.option_defaults
-            await say(
-                thread_ts=thread_ts,
-                **blocks.help_message(default_size=defaults.size, default_quality=defaults.quality),
-            )
-            return
-        await start_job(
-            client,
-            services.jobs,
-            requester=Requester(body.get("team_id") or event.get("team", ""), event["user"]),
-            prompt=parsed,
-            channel=event["channel"],
-            thread_ts=thread_ts,
-        )
+    async def mentioned() -> None:
+        """Handled as the `message` event that accompanies it."""
 
     @app.event("message")
-    async def message(event: dict[str, Any]) -> None:
-        """Messages are acknowledged; turning thread replies into edits is the threaded-
-        iteration work. A mention also arrives here and is handled as `app_mention`."""
-        logger.debug("message %s in %s acknowledged", event.get("ts"), event.get("channel"))
+    async def message(
+        event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
+        if event.get("bot_id") or event.get("subtype") not in _PERSON_SUBTYPES or not event.get("user"):
+            return
+        if not await services.events.first_delivery(body.get("event_id")):
+            return
+        await _on_person_message(event, body, client, services, bot_user_id=context.bot_user_id or "")
+
+
+async def _on_person_message(
+    event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, services: Services, *, bot_user_id: str
+) -> None:
+    raw_text = event.get("text") or ""
+    quiet = services.settings.quiet_prefix
+    if quiet and raw_text.lstrip().startswith(quiet):
+        return
+    channel, thread_ts = event["channel"], event.get("thread_ts")
+    mentioned = bool(bot_user_id) and f"<@{bot_user_id}" in raw_text
+    known_thread = thread_ts is not None and await services.threads.knows_thread(channel, thread_ts)
+    if not mentioned and not known_thread:
+        return
+    home = thread_ts or event["ts"]
+    files = event.get("files") or []
+    if files:
+        await services.threads.record_attachments(
+            channel,
+            home,
+            [Attachment(file_id=f["id"], name=f.get("name") or f["id"], user_id=event["user"]) for f in files],
+            at=datetime.now(UTC),
+        )
+    elif mentioned and thread_ts is not None and not known_thread:
+        await _backfill(client, services, channel, thread_ts)
+
+    text = _MENTION.sub(" ", raw_text)
+    if not text.strip() and files and not mentioned:
+        return  # an image shared in the thread, for a later reply to use
+    try:
+        parsed = parse_prompt(text, services.option_defaults)
+    except InputRejected as error:
+        await client.chat_postMessage(channel=channel, thread_ts=home, **blocks.message(replies.for_error(error)))
+        return
+    if isinstance(parsed, HelpWanted):
+        defaults = services.option_defaults
+        await client.chat_postMessage(
+            channel=channel,
+            thread_ts=home,
+            **blocks.help_message(default_size=defaults.size, default_quality=defaults.quality),
+        )
+        return
+
+    edit: EditSource | None = None
+    if files:
+        edit = EditSource(file_ids=tuple(f["id"] for f in files))
+    elif thread_ts is not None and await services.threads.latest(channel, thread_ts) is not None:
+        edit = EditSource()
+    elif parsed.region is not None or parsed.version is not None:
+        await client.chat_postMessage(
+            channel=channel,
+            thread_ts=home,
+            **blocks.message(replies.for_error(InputRejected("there is no image here to edit yet"))),
+        )
+        return
+    await start_job(
+        client,
+        services,
+        requester=Requester(body.get("team_id") or event.get("team", ""), event["user"]),
+        prompt=parsed,
+        channel=channel,
+        thread_ts=home,
+        edit=edit,
+    )
+
+
+async def _backfill(client: AsyncWebClient, services: Services, channel: str, thread_ts: str) -> None:
+    """Learn the images of a thread Easel has not seen, from Slack's history (a fallback:
+    apps outside the Marketplace may call conversations.replies about once a minute)."""
+    try:
+        history = await client.conversations_replies(channel=channel, ts=thread_ts, limit=BACKFILL_MESSAGES)
+    except SlackApiError as exc:
+        logger.warning("could not read thread %s in %s: %s", thread_ts, channel, exc.response.get("error"))
+        return
+    messages: list[dict[str, Any]] = history.get("messages") or []
+    attachments = [
+        Attachment(file_id=f["id"], name=f.get("name") or f["id"], user_id=m.get("user", ""))
+        for m in messages
+        for f in m.get("files", [])
+        if str(f.get("mimetype", "")).startswith("image/")
+    ]
+    if attachments:
+        await services.threads.record_attachments(channel, thread_ts, attachments, at=datetime.now(UTC))

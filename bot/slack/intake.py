@@ -5,12 +5,14 @@ from __future__ import annotations
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.domain.jobs import ImageJobs, JobStatus, Place
+from bot.domain.jobs import EditSource, JobStatus, Place
 from bot.domain.people import Requester
 from bot.domain.requests import Prompt
 from bot.errors import NotInChannel
 from bot.slack import blocks
+from bot.slack.files import SlackFiles
 from bot.slack.publisher import SlackThreadReporter, StatusMessage
+from bot.wiring import Services
 
 # What chat.postMessage says when the bot may not post in a conversation.
 _CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
@@ -18,23 +20,27 @@ _CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricte
 
 async def start_job(
     client: AsyncWebClient,
-    jobs: ImageJobs,
+    services: Services,
     *,
     requester: Requester,
     prompt: Prompt,
     channel: str,
     thread_ts: str | None = None,
+    edit: EditSource | None = None,
 ) -> None:
     """Post the status message (its thread holds the results), record the job, start it.
 
     Posting first doubles as the membership check: a conversation Easel cannot post in
     raises `NotInChannel` before anything is recorded, generated or charged.
     """
+    jobs = services.jobs
     try:
         posted = await client.chat_postMessage(
             channel=channel,
             thread_ts=thread_ts,
-            **blocks.request_message(requester, prompt, JobStatus.QUEUED, model=jobs.model_id),
+            **blocks.request_message(
+                requester, prompt, JobStatus.QUEUED, model=jobs.model_id, editing=edit is not None
+            ),
         )
     except SlackApiError as exc:
         if exc.response.get("error") in _CANNOT_POST:
@@ -42,6 +48,7 @@ async def start_job(
         raise
     status = StatusMessage(channel=channel, ts=posted["ts"], thread_ts=thread_ts or posted["ts"])
     job = await jobs.accept(
-        requester=requester, prompt=prompt, place=Place(conversation=channel, thread=status.thread_ts)
+        requester=requester, prompt=prompt, place=Place(conversation=channel, thread=status.thread_ts), edit=edit
     )
-    jobs.start(job, SlackThreadReporter(client, status, model=jobs.model_id))
+    files = SlackFiles.for_conversation(client, services.settings, channel=channel)
+    jobs.start(job, SlackThreadReporter(client, status, model=jobs.model_id), files)

@@ -71,7 +71,9 @@ class SlackThreadReporter:
             await self._client.chat_update(
                 channel=self._status.channel,
                 ts=self._status.ts,
-                **blocks.request_message(job.requester, job.prompt, status, model=self._model),
+                **blocks.request_message(
+                    job.requester, job.prompt, status, model=self._model, editing=job.edit is not None
+                ),
             )
         except SlackApiError as exc:
             logger.warning("job %s: status %s not shown: %s", job.id, status, exc.response.get("error"))

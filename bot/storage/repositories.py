@@ -4,20 +4,22 @@ the event loop never waits on the database."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, delete, select
 
-from bot.storage.tables import ImageRow, JobRow, ReceivedEvent
+from bot.storage.tables import ImageParent, ImageRow, JobRow, ReceivedEvent
 
 T = TypeVar("T")
+NUMBERING_ATTEMPTS = 8
 
 
-class JobRepository:
+class _Repository:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
@@ -28,6 +30,8 @@ class JobRepository:
 
         return await asyncio.to_thread(in_session)
 
+
+class JobRepository(_Repository):
     async def add(self, job: JobRow) -> JobRow:
         def work(session: Session) -> JobRow:
             session.add(job)
@@ -52,42 +56,217 @@ class JobRepository:
 
         await self._run(work)
 
-    async def add_images(self, images: list[ImageRow]) -> None:
+    async def finish(self, job_id: int, *, status: str, at: datetime, error: str | None = None) -> None:
+        await self.update(job_id, status=status, finished_at=at, error=error)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Attachment:
+    """A file a person shared in a thread, as its message event described it."""
+
+    file_id: str
+    name: str
+    user_id: str
+
+
+class ThreadImages(_Repository):
+    """Every image in the threads Easel works in, numbered in order of appearance."""
+
+    async def knows_thread(self, channel_id: str, thread_ts: str) -> bool:
+        """True for a thread Easel started or has worked in."""
+
+        def work(session: Session) -> bool:
+            job = session.exec(
+                select(JobRow.id).where(JobRow.channel_id == channel_id, JobRow.thread_ts == thread_ts).limit(1)
+            ).first()
+            if job is not None:
+                return True
+            image = session.exec(
+                select(ImageRow.id).where(ImageRow.channel_id == channel_id, ImageRow.thread_ts == thread_ts).limit(1)
+            ).first()
+            return image is not None
+
+        return await self._run(work)
+
+    async def record_attachments(
+        self, channel_id: str, thread_ts: str, attachments: Sequence[Attachment], *, at: datetime
+    ) -> list[ImageRow]:
+        """Number the files shared in a thread; a file already recorded keeps its number."""
+        rows = []
+        for attachment in attachments:
+            existing = await self.by_file_ids(channel_id, thread_ts, [attachment.file_id])
+            if existing:
+                rows.extend(existing)
+                continue
+            row = ImageRow(
+                channel_id=channel_id,
+                thread_ts=thread_ts,
+                number=0,
+                origin="attached",
+                user_id=attachment.user_id,
+                slack_file_id=attachment.file_id,
+                name=attachment.name,
+                created_at=at,
+            )
+            rows.extend(await self._insert_numbered(channel_id, thread_ts, [row]))
+        return rows
+
+    async def reserve(
+        self, channel_id: str, thread_ts: str, *, job_id: int, user_id: str, count: int, at: datetime
+    ) -> list[ImageRow]:
+        """Numbers for a job's images before they are posted (their notes show them)."""
+        rows = [
+            ImageRow(
+                channel_id=channel_id,
+                thread_ts=thread_ts,
+                number=0,
+                origin="generated",
+                user_id=user_id,
+                job_id=job_id,
+                position=position,
+                created_at=at,
+            )
+            for position in range(1, count + 1)
+        ]
+        return await self._insert_numbered(channel_id, thread_ts, rows)
+
+    async def _insert_numbered(self, channel_id: str, thread_ts: str, rows: list[ImageRow]) -> list[ImageRow]:
+        """Insert with the next free numbers; a concurrent insert makes the unique constraint
+        fail, and the transaction is tried again with fresh numbers."""
+
+        def work(session: Session) -> list[ImageRow]:
+            top = session.exec(
+                select(func.max(ImageRow.number)).where(
+                    ImageRow.channel_id == channel_id, ImageRow.thread_ts == thread_ts
+                )
+            ).one()
+            for offset, row in enumerate(rows, start=1):
+                row.number = (top or 0) + offset
+                session.add(row)
+            session.commit()
+            for row in rows:
+                session.refresh(row)
+            return rows
+
+        for _ in range(NUMBERING_ATTEMPTS):
+            try:
+                return await self._run(work)
+            except IntegrityError:
+                for row in rows:
+                    row.id = None
+        raise RuntimeError(f"could not number images in thread {channel_id}/{thread_ts}")
+
+    async def complete(
+        self, image_id: int, *, slack_file_id: str | None, sha256: str, byte_size: int, mime_type: str
+    ) -> None:
         def work(session: Session) -> None:
-            session.add_all(images)
+            row = session.get(ImageRow, image_id)
+            if row is None:
+                raise LookupError(f"image {image_id} does not exist")
+            row.slack_file_id, row.sha256, row.byte_size, row.mime_type = slack_file_id, sha256, byte_size, mime_type
+            session.add(row)
             session.commit()
 
         await self._run(work)
 
-    async def images_of(self, job_id: int) -> list[ImageRow]:
+    async def release(self, image_ids: Sequence[int]) -> None:
+        """Give back numbers reserved for images that were never posted."""
+
+        def work(session: Session) -> None:
+            session.exec(delete(ImageParent).where(col(ImageParent.image_id).in_(image_ids)))
+            session.exec(delete(ImageRow).where(col(ImageRow.id).in_(image_ids)))
+            session.commit()
+
+        await self._run(work)
+
+    async def add_parents(self, image_id: int, parent_ids: Sequence[int]) -> None:
+        def work(session: Session) -> None:
+            session.add_all(
+                ImageParent(image_id=image_id, parent_id=parent_id, position=position)
+                for position, parent_id in enumerate(parent_ids, start=1)
+            )
+            session.commit()
+
+        await self._run(work)
+
+    async def parents_of(self, image_id: int) -> list[ImageRow]:
+        def work(session: Session) -> list[ImageRow]:
+            query = (
+                select(ImageRow)
+                .join(ImageParent, col(ImageParent.parent_id) == col(ImageRow.id))
+                .where(ImageParent.image_id == image_id)
+                .order_by(col(ImageParent.position))
+            )
+            return list(session.exec(query))
+
+        return await self._run(work)
+
+    async def latest(self, channel_id: str, thread_ts: str) -> ImageRow | None:
+        """The most recent image in the thread, whoever posted it."""
+
+        def work(session: Session) -> ImageRow | None:
+            query = (
+                select(ImageRow)
+                .where(
+                    ImageRow.channel_id == channel_id,
+                    ImageRow.thread_ts == thread_ts,
+                    col(ImageRow.slack_file_id).is_not(None),
+                )
+                .order_by(col(ImageRow.number).desc())
+                .limit(1)
+            )
+            return session.exec(query).first()
+
+        return await self._run(work)
+
+    async def by_number(self, channel_id: str, thread_ts: str, number: int) -> ImageRow | None:
+        def work(session: Session) -> ImageRow | None:
+            query = select(ImageRow).where(
+                ImageRow.channel_id == channel_id,
+                ImageRow.thread_ts == thread_ts,
+                ImageRow.number == number,
+                col(ImageRow.slack_file_id).is_not(None),
+            )
+            return session.exec(query).first()
+
+        return await self._run(work)
+
+    async def by_file_ids(self, channel_id: str, thread_ts: str, file_ids: Sequence[str]) -> list[ImageRow]:
+        """The thread's images with these file ids, in the order given."""
+
+        def work(session: Session) -> list[ImageRow]:
+            query = select(ImageRow).where(
+                ImageRow.channel_id == channel_id,
+                ImageRow.thread_ts == thread_ts,
+                col(ImageRow.slack_file_id).in_(file_ids),
+            )
+            found = {row.slack_file_id: row for row in session.exec(query)}
+            return [found[file_id] for file_id in file_ids if file_id in found]
+
+        return await self._run(work)
+
+    async def of_job(self, job_id: int) -> list[ImageRow]:
         def work(session: Session) -> list[ImageRow]:
             query = select(ImageRow).where(ImageRow.job_id == job_id).order_by(col(ImageRow.position))
             return list(session.exec(query))
 
         return await self._run(work)
 
-    async def finish(self, job_id: int, *, status: str, at: datetime, error: str | None = None) -> None:
-        await self.update(job_id, status=status, finished_at=at, error=error)
 
-
-class EventLog:
+class EventLog(_Repository):
     """Remembers Slack event ids so that a retried delivery is handled once."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
 
     async def first_delivery(self, event_id: str | None, *, at: datetime | None = None) -> bool:
         """True the first time `event_id` is seen (and for events without an id)."""
         if not event_id:
             return True
 
-        def work() -> bool:
-            with Session(self._engine) as session:
-                session.add(ReceivedEvent(event_id=event_id, received_at=at or datetime.now(UTC)))
-                try:
-                    session.commit()
-                except IntegrityError:
-                    return False
-                return True
+        def work(session: Session) -> bool:
+            session.add(ReceivedEvent(event_id=event_id, received_at=at or datetime.now(UTC)))
+            try:
+                session.commit()
+            except IntegrityError:
+                return False
+            return True
 
-        return await asyncio.to_thread(work)
+        return await self._run(work)

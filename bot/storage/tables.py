@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -35,18 +36,43 @@ class JobRow(SQLModel, table=True):
 
 
 class ImageRow(SQLModel, table=True):
-    """One image Easel posted: where it is in Slack and what its bytes were."""
+    """An image in a thread Easel works in: one it posted, or one a person attached.
+
+    `number` is the image's place in its thread ("image #3"), unique per thread, so people
+    can name a version. Easel's own images reserve their number before upload (the note
+    shows it) and get their Slack file id after.
+    """
 
     __tablename__ = "images"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "thread_ts", "number"),
+        UniqueConstraint("channel_id", "thread_ts", "slack_file_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    job_id: int = Field(foreign_key="jobs.id", index=True)
-    position: int
+    channel_id: str
+    thread_ts: str
+    number: int
+    origin: str  # "generated" | "attached"
+    user_id: str  # the requester, or the person who attached it
+    job_id: int | None = Field(default=None, foreign_key="jobs.id", index=True)
+    position: int = 1
     slack_file_id: str | None = Field(default=None, index=True)
-    sha256: str
-    byte_size: int
-    output_format: str
+    name: str | None = None
+    sha256: str | None = None
+    byte_size: int | None = None
+    mime_type: str | None = None
     created_at: datetime
+
+
+class ImageParent(SQLModel, table=True):
+    """Lineage: `image_id` was made from `parent_id` (position 1 is the image a mask applies to)."""
+
+    __tablename__ = "image_parents"
+
+    image_id: int = Field(foreign_key="images.id", primary_key=True)
+    parent_id: int = Field(foreign_key="images.id", primary_key=True)
+    position: int
 
 
 class ReceivedEvent(SQLModel, table=True):

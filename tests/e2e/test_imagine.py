@@ -129,18 +129,17 @@ async def test_channel_without_easel_gets_an_invite_hint_and_nothing_is_generate
 async def test_app_mention_generates_in_the_mention_thread(
     bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
 ) -> None:
-    payload = slack.app_mention_event("<@U0BOT> a lighthouse at dusk --quality low")
-    await slack.wait_for_ack(await slack.send_envelope("events_api", payload))
+    event = await slack.say("<@U0BOT> a lighthouse at dusk --quality low")
     await eventually(lambda: len(slack.files) == 1, what="the upload")
 
-    mention_ts = payload["event"]["ts"]
+    mention_ts = event["ts"]
     assert next(iter(slack.files.values())).thread_ts == mention_ts
     assert images.requests[0].fields["prompt"] == "a lighthouse at dusk"
     assert images.requests[0].fields["quality"] == "low"
 
 
 async def test_a_retried_event_is_handled_once(bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI) -> None:
-    payload = slack.app_mention_event("<@U0BOT> a lighthouse")
+    payload = slack.message_event("<@U0BOT> a lighthouse")
     for attempt in range(3):
         envelope = await slack.send_envelope("events_api", payload, retry_attempt=attempt, retry_reason="timeout")
         await slack.wait_for_ack(envelope)

@@ -252,6 +252,26 @@ class FakeSlack:
         envelope_id = await self.send_envelope("slash_commands", self.slash_command(text, **kwargs))
         return await self.wait_for_ack(envelope_id)
 
+    async def say(
+        self,
+        text: str,
+        *,
+        user: str = "U0ALICE",
+        channel: str = "C0GENERAL",
+        thread_ts: str | None = None,
+        files: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """A person posts a message, delivered as Slack does: a mention of the bot arrives as
+        `app_mention` (without its files) and as `message`. Returns the message's event."""
+        payload = self.message_event(text, user=user, channel=channel, thread_ts=thread_ts, files=files)
+        event = payload["event"]
+        if f"<@{self.bot_user_id}>" in text:
+            mention = self.app_mention_event(text, user=user, channel=channel, thread_ts=thread_ts)
+            mention["event"]["ts"] = event["ts"]
+            await self.wait_for_ack(await self.send_envelope("events_api", mention))
+        await self.wait_for_ack(await self.send_envelope("events_api", payload))
+        return dict(event)
+
     # -- payload builders ------------------------------------------------------------------
 
     def slash_command(

@@ -6,11 +6,11 @@ import pytest
 
 from bot.config import Secret, Settings
 from bot.errors import ModelRetired, ProviderAuthFailed
-from bot.providers.base import GenerateCall
+from bot.providers.base import ImageCall
 from bot.providers.factory import build_provider
 from tests.fakes.fake_images import FakeImagesAPI
 
-CALL = GenerateCall(
+CALL = ImageCall(
     model="gpt-image-1-mini",
     prompt="a lighthouse",
     size="1024x1536",
@@ -49,7 +49,7 @@ async def test_openai_generate_returns_the_bytes_and_usage(images: FakeImagesAPI
 async def test_azure_uses_the_deployment_path_and_api_key(images: FakeImagesAPI) -> None:
     provider = build_provider(azure_settings(images))
     try:
-        result = await provider.generate(GenerateCall(**{**CALL.__dict__, "model": "easel-images"}))
+        result = await provider.generate(ImageCall(**{**CALL.__dict__, "model": "easel-images"}))
     finally:
         await provider.close()
 

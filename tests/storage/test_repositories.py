@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.storage.database import make_engine
-from bot.storage.repositories import EventLog, JobRepository
-from bot.storage.tables import ImageRow, JobRow
+from bot.storage.repositories import Attachment, EventLog, JobRepository, ThreadImages
+from bot.storage.tables import JobRow
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -56,16 +56,63 @@ async def test_updating_a_missing_job_is_an_error(engine: Engine) -> None:
         await JobRepository(engine).update(404, status="done")
 
 
-async def test_images_come_back_in_position_order(engine: Engine) -> None:
-    jobs = JobRepository(engine)
+async def test_thread_images_get_unique_numbers_under_concurrency(engine: Engine) -> None:
+    threads, jobs = ThreadImages(engine), JobRepository(engine)
     job = await jobs.add(new_job())
     assert job.id is not None
-    rows = [
-        ImageRow(job_id=job.id, position=p, sha256=f"{p}" * 64, byte_size=10, output_format="png", created_at=NOW)
-        for p in (2, 1)
+    attached = [
+        threads.record_attachments("C1", "1.0", [Attachment(file_id=f"F{i}", name=f"{i}.png", user_id="U2")], at=NOW)
+        for i in range(6)
     ]
-    await jobs.add_images(rows)
-    assert [image.position for image in await jobs.images_of(job.id)] == [1, 2]
+    reserved = [threads.reserve("C1", "1.0", job_id=job.id, user_id="U1", count=2, at=NOW) for _ in range(3)]
+    results = await asyncio.gather(*attached, *reserved)
+    numbers = sorted(row.number for rows in results for row in rows)
+    assert numbers == list(range(1, 13))
+
+
+async def test_latest_number_and_file_lookups(engine: Engine) -> None:
+    threads, jobs = ThreadImages(engine), JobRepository(engine)
+    job = await jobs.add(new_job())
+    assert job.id is not None
+    first, _ = await threads.record_attachments(
+        "C1",
+        "1.0",
+        [Attachment(file_id="FA", name="a.png", user_id="U2"), Attachment(file_id="FB", name="b.png", user_id="U2")],
+        at=NOW,
+    )
+    (pending,) = await threads.reserve("C1", "1.0", job_id=job.id, user_id="U1", count=1, at=NOW)
+    latest = await threads.latest("C1", "1.0")
+    assert latest is not None and latest.slack_file_id == "FB", "an image not yet posted is not the latest"
+
+    assert pending.id is not None and first.id is not None
+    await threads.complete(pending.id, slack_file_id="FC", sha256="0" * 64, byte_size=3, mime_type="image/png")
+    await threads.add_parents(pending.id, [first.id])
+    latest = await threads.latest("C1", "1.0")
+    assert latest is not None and (latest.number, latest.slack_file_id) == (3, "FC")
+    assert [row.slack_file_id for row in await threads.parents_of(pending.id)] == ["FA"]
+    found = await threads.by_number("C1", "1.0", 2)
+    assert found is not None and found.slack_file_id == "FB"
+    assert [row.slack_file_id for row in await threads.by_file_ids("C1", "1.0", ["FB", "FA"])] == ["FB", "FA"]
+    assert await threads.by_file_ids("C2", "1.0", ["FA"]) == [], "a file is looked up in its own thread only"
+    assert await threads.knows_thread("C1", "1.0") and not await threads.knows_thread("C1", "2.0")
+
+
+async def test_recording_an_attachment_twice_keeps_its_number(engine: Engine) -> None:
+    threads = ThreadImages(engine)
+    attachment = Attachment(file_id="FA", name="a.png", user_id="U2")
+    (once,) = await threads.record_attachments("C1", "1.0", [attachment], at=NOW)
+    (again,) = await threads.record_attachments("C1", "1.0", [attachment], at=NOW)
+    assert once.number == again.number == 1
+
+
+async def test_released_numbers_are_reused(engine: Engine) -> None:
+    threads, jobs = ThreadImages(engine), JobRepository(engine)
+    job = await jobs.add(new_job())
+    assert job.id is not None
+    rows = await threads.reserve("C1", "1.0", job_id=job.id, user_id="U1", count=2, at=NOW)
+    await threads.release([row.id for row in rows if row.id is not None])
+    (again,) = await threads.reserve("C1", "1.0", job_id=job.id, user_id="U1", count=1, at=NOW)
+    assert again.number == 1
 
 
 async def test_an_event_id_is_delivered_once_even_when_racing(engine: Engine) -> None:

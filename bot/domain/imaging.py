@@ -1,0 +1,146 @@
+"""Input images, made acceptable to the Images API (Pillow on bytes, no Slack, no I/O).
+
+Files the API takes as they are (PNG, JPEG, WebP, upright, not too big) pass through
+untouched, so any provenance they carry reaches the model. Everything else is converted to
+PNG: HEIC/HEIF, GIF (first frame), BMP, TIFF, CMYK or palette images, EXIF-rotated photos,
+and images larger than the API accepts.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import pillow_heif
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from bot.errors import InputRejected
+
+pillow_heif.register_heif_opener()
+
+MAX_INPUT_BYTES = 50 * 1024 * 1024  # the Images API's limit per input image
+MAX_SIDE = 4096  # larger inputs are downscaled; the model works at 1536 px at most anyway
+MAX_PIXELS = 64_000_000  # anything larger is refused before it is decoded
+PASS_THROUGH = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+PASS_THROUGH_MODES = {"RGB", "RGBA", "L", "LA"}
+_EXIF_ORIENTATION = 0x0112
+
+
+@dataclass(frozen=True, kw_only=True)
+class InputImage:
+    """An image ready to send: its name, bytes, MIME type and pixel size."""
+
+    name: str
+    data: bytes
+    mime_type: str
+    size: tuple[int, int]
+    converted: bool  # True when the bytes are not the file as shared
+
+
+def prepare_input(name: str, data: bytes) -> InputImage:
+    """Return `data` as the API can take it, or raise `InputRejected` naming the file."""
+    if not data:
+        raise InputRejected(f"`{name}` is empty", fragment=name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+                if width * height > MAX_PIXELS:
+                    raise InputRejected(f"`{name}` is {width}x{height} pixels, too large to process", fragment=name)
+                image_format = image.format or ""
+                oriented = image.getexif().get(_EXIF_ORIENTATION, 1) in (None, 1)
+                if (
+                    image_format in PASS_THROUGH
+                    and image.mode in PASS_THROUGH_MODES
+                    and oriented
+                    and max(width, height) <= MAX_SIDE
+                    and len(data) < MAX_INPUT_BYTES
+                ):
+                    image.verify()  # a truncated or corrupt file fails here, not at the API
+                    return InputImage(
+                        name=name,
+                        data=data,
+                        mime_type=PASS_THROUGH[image_format],
+                        size=(width, height),
+                        converted=False,
+                    )
+                converted = _to_png(image)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise InputRejected(f"`{name}` is too large to process safely", fragment=name) from None
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+            raise InputRejected(f"`{name}` is not an image I can read (or it is damaged)", fragment=name) from None
+    stem = name.rsplit(".", 1)[0] or "image"
+    return InputImage(
+        name=f"{stem}.png", data=converted.getvalue(), mime_type="image/png", size=_png_size(converted), converted=True
+    )
+
+
+def _to_png(image: Image.Image) -> io.BytesIO:
+    image.seek(0)  # GIF and other animations: the first frame
+    upright = ImageOps.exif_transpose(image)
+    has_alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
+    upright = upright.convert("RGBA" if has_alpha else "RGB")
+    upright.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    upright.save(buffer, "PNG", compress_level=6)
+    return buffer
+
+
+def _png_size(buffer: io.BytesIO) -> tuple[int, int]:
+    with Image.open(buffer) as image:
+        return image.size
+
+
+def pixel_size(data: bytes) -> tuple[int, int]:
+    """Width and height as stored, read from the header only."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except (UnidentifiedImageError, OSError):
+        raise InputRejected("an attached image could not be read") from None
+
+
+def has_transparency(data: bytes) -> bool:
+    """True for an image with at least one transparent pixel: usable as a mask."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.mode not in ("RGBA", "LA", "PA") and "transparency" not in image.info:
+                return False
+            alpha = image.convert("RGBA").getchannel("A")
+            low = alpha.getextrema()[0]
+            return isinstance(low, int) and low < 255
+    except (UnidentifiedImageError, OSError):
+        return False
+
+
+def fit_mask(name: str, data: bytes, size: tuple[int, int], *, original_size: tuple[int, int]) -> bytes:
+    """The mask as a PNG of `size` (the first image as sent). A mask drawn at the first image's
+    original size follows it through any downscaling; any other size is refused."""
+    try:
+        with Image.open(io.BytesIO(data)) as mask:
+            if mask.size not in (size, original_size):
+                raise InputRejected(
+                    f"the mask `{name}` is {mask.size[0]}x{mask.size[1]} but the image is "
+                    f"{original_size[0]}x{original_size[1]}; they must be the same size",
+                    fragment=name,
+                )
+            fitted = mask.convert("RGBA")
+            if fitted.size != size:
+                fitted = fitted.resize(size, Image.Resampling.NEAREST)
+    except (UnidentifiedImageError, OSError):
+        raise InputRejected(f"the mask `{name}` is not an image I can read", fragment=name) from None
+    buffer = io.BytesIO()
+    fitted.save(buffer, "PNG", optimize=True)
+    if len(buffer.getvalue()) >= 4 * 1024 * 1024:
+        raise InputRejected(f"the mask `{name}` is over 4 MB even as a PNG", fragment=name)
+    return buffer.getvalue()
+
+
+def closest_size(size: tuple[int, int]) -> str:
+    """The output size whose shape is closest to the input's: square, landscape or portrait."""
+    width, height = size
+    ratio = width / height
+    candidates = {"1024x1024": 1.0, "1536x1024": 1.5, "1024x1536": 2 / 3}
+    return min(candidates, key=lambda candidate: abs(candidates[candidate] - ratio) / candidates[candidate])
