@@ -58,7 +58,7 @@ def prepare_input(name: str, data: bytes) -> InputImage:
                     and max(width, height) <= MAX_SIDE
                     and len(data) < MAX_INPUT_BYTES
                 ):
-                    image.verify()  # a truncated or corrupt file fails here, not at the API
+                    _verify(data)  # a truncated or corrupt file fails here, not at the API
                     return InputImage(
                         name=name,
                         data=data,
@@ -75,6 +75,11 @@ def prepare_input(name: str, data: bytes) -> InputImage:
     return InputImage(
         name=f"{stem}.png", data=converted.getvalue(), mime_type="image/png", size=_png_size(converted), converted=True
     )
+
+
+def _verify(data: bytes) -> None:
+    with Image.open(io.BytesIO(data)) as image:
+        image.verify()
 
 
 def _to_png(image: Image.Image) -> io.BytesIO:

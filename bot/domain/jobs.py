@@ -246,7 +246,7 @@ class ImageJobs:
         images = [(row, download) for row, download in downloads if download is not mask_file]
         if len(images) > MAX_SOURCE_IMAGES:
             raise InputRejected(f"an edit takes at most {MAX_SOURCE_IMAGES} images; this one has {len(images)}")
-        prepared = [await asyncio.to_thread(prepare_input, download.name, download.data) for _, download in images]
+        prepared = [await self._prepare(row, download) for row, download in images]
         first = prepared[0]
         mask = None
         if job.prompt.region is not None and mask_file is not None:
@@ -257,6 +257,14 @@ class ImageJobs:
             original = await asyncio.to_thread(pixel_size, images[0][1].data)
             mask = await asyncio.to_thread(fit_mask, mask_file.name, mask_file.data, first.size, original_size=original)
         return _Sources(images=tuple(prepared), mask=mask, parents=tuple(row for row, _ in images))
+
+    async def _prepare(self, row: ImageRow, download: DownloadedFile) -> InputImage:
+        try:
+            return await asyncio.to_thread(prepare_input, download.name, download.data)
+        except InputRejected:
+            if row.id is not None:
+                await self._images.mark_unusable(row.id)
+            raise
 
     async def _call_model(self, job: ImageJob, sources: _Sources | None) -> ProviderResult:
         """Try the primary model, then the fallback if the primary is reported retired."""

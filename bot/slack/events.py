@@ -29,7 +29,19 @@ logger = logging.getLogger(__name__)
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 # Message subtypes that carry something a person wrote; edits, deletions and joins do not.
 _PERSON_SUBTYPES = {None, "file_share", "thread_broadcast"}
-BACKFILL_MESSAGES = 15  # conversations.replies is limited to about 15 messages a minute
+BACKFILL_MESSAGES = 15
+IMAGE_FILETYPES = {
+    "png",
+    "jpg",
+    "jpeg",
+    "webp",
+    "gif",
+    "bmp",
+    "tiff",
+    "tif",
+    "heic",
+    "heif",
+}  # conversations.replies is limited to about 15 messages a minute
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -61,7 +73,13 @@ async def _on_person_message(
     if not mentioned and not known_thread:
         return
     home = thread_ts or event["ts"]
-    files = event.get("files") or []
+    shared = event.get("files") or []
+    files = [f for f in shared if _looks_like_an_image(f)]
+    if shared and not files:
+        names = ", ".join(f"`{f.get('name') or f.get('id')}`" for f in shared)
+        problem = InputRejected(f"{names} is not an image I can edit (PNG, JPEG, WebP, HEIC, GIF, BMP or TIFF)")
+        await client.chat_postMessage(channel=channel, thread_ts=home, **blocks.message(replies.for_error(problem)))
+        return
     if files:
         await services.threads.record_attachments(
             channel,
@@ -112,6 +130,11 @@ async def _on_person_message(
     )
 
 
+def _looks_like_an_image(file: dict[str, Any]) -> bool:
+    """Slack's own description of a shared file; the bytes are checked when they are used."""
+    return str(file.get("mimetype", "")).startswith("image/") or file.get("filetype") in IMAGE_FILETYPES
+
+
 async def _backfill(client: AsyncWebClient, services: Services, channel: str, thread_ts: str) -> None:
     """Learn the images of a thread Easel has not seen, from Slack's history (a fallback:
     apps outside the Marketplace may call conversations.replies about once a minute)."""
@@ -125,7 +148,7 @@ async def _backfill(client: AsyncWebClient, services: Services, channel: str, th
         Attachment(file_id=f["id"], name=f.get("name") or f["id"], user_id=m.get("user", ""))
         for m in messages
         for f in m.get("files", [])
-        if str(f.get("mimetype", "")).startswith("image/")
+        if _looks_like_an_image(f)
     ]
     if attachments:
         await services.threads.record_attachments(channel, thread_ts, attachments, at=datetime.now(UTC))

@@ -104,10 +104,12 @@ class SlackFiles:
                     raise InputRejected(f"Slack would not let me download `{name}`", fragment=name)
                 if (response.content_length or 0) > MAX_DOWNLOAD_BYTES:
                     raise InputRejected(f"`{name}` is larger than {MAX_DOWNLOAD_BYTES // 2**20} MB", fragment=name)
-                data = await response.content.read(MAX_DOWNLOAD_BYTES + 1)
-                if len(data) > MAX_DOWNLOAD_BYTES:
-                    raise InputRejected(f"`{name}` is larger than {MAX_DOWNLOAD_BYTES // 2**20} MB", fragment=name)
-                return 200, data
+                data = bytearray()
+                async for chunk in response.content.iter_chunked(1 << 16):
+                    data += chunk
+                    if len(data) > MAX_DOWNLOAD_BYTES:
+                        raise InputRejected(f"`{name}` is larger than {MAX_DOWNLOAD_BYTES // 2**20} MB", fragment=name)
+                return 200, bytes(data)
         raise InputRejected(f"`{name}` could not be downloaded (too many redirects)", fragment=name)
 
 

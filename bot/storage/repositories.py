@@ -169,6 +169,18 @@ class ThreadImages(_Repository):
 
         await self._run(work)
 
+    async def mark_unusable(self, image_id: int) -> None:
+        """A file that cannot be read is kept on record but never picked as a source again."""
+
+        def work(session: Session) -> None:
+            row = session.get(ImageRow, image_id)
+            if row is not None:
+                row.usable = False
+                session.add(row)
+                session.commit()
+
+        await self._run(work)
+
     async def release(self, image_ids: Sequence[int]) -> None:
         """Give back numbers reserved for images that were never posted."""
 
@@ -211,6 +223,7 @@ class ThreadImages(_Repository):
                     ImageRow.channel_id == channel_id,
                     ImageRow.thread_ts == thread_ts,
                     col(ImageRow.slack_file_id).is_not(None),
+                    col(ImageRow.usable).is_(True),
                 )
                 .order_by(col(ImageRow.number).desc())
                 .limit(1)
@@ -226,6 +239,7 @@ class ThreadImages(_Repository):
                 ImageRow.thread_ts == thread_ts,
                 ImageRow.number == number,
                 col(ImageRow.slack_file_id).is_not(None),
+                col(ImageRow.usable).is_(True),
             )
             return session.exec(query).first()
 

@@ -62,6 +62,7 @@ class ImageRow(SQLModel, table=True):
     sha256: str | None = None
     byte_size: int | None = None
     mime_type: str | None = None
+    usable: bool = True  # False once the file turned out to be unreadable: never "the latest"
     created_at: datetime
 
 

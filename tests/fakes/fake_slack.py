@@ -77,6 +77,7 @@ class _Failure:
     retry_after: int | None
 
 
+_MIME_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
 # Web API methods that take the app-level token rather than the bot token.
 APP_TOKEN_METHODS = {"apps.connections.open"}
 
@@ -265,6 +266,17 @@ class FakeSlack:
         `app_mention` (without its files) and as `message`. Returns the message's event."""
         payload = self.message_event(text, user=user, channel=channel, thread_ts=thread_ts, files=files)
         event = payload["event"]
+        self.messages.append(
+            PostedMessage(
+                channel=channel,
+                ts=event["ts"],
+                text=text,
+                blocks=None,
+                thread_ts=thread_ts,
+                user=user,
+                files=[file["id"] for file in files or []],
+            )
+        )
         if f"<@{self.bot_user_id}>" in text:
             mention = self.app_mention_event(text, user=user, channel=channel, thread_ts=thread_ts)
             mention["event"]["ts"] = event["ts"]
@@ -440,10 +452,14 @@ class FakeSlack:
             RecordedCall("download", dict(request.query), dict(request.headers), time.monotonic())
         )
         file_id = request.match_info["key"].split("-", 1)[-1]
-        if request.headers.get("Authorization") != f"Bearer {self.bot_token}" or file_id not in self._hosted:
+        if request.headers.get("Authorization") != f"Bearer {self.bot_token}":
             return web.Response(text=SIGN_IN_PAGE, content_type="text/html")
-        info, content = self._hosted[file_id]
-        return web.Response(body=content, content_type=info["mimetype"])
+        if file_id in self._hosted:
+            info, content = self._hosted[file_id]
+            return web.Response(body=content, content_type=info["mimetype"])
+        if file_id in self.files:
+            return web.Response(body=self.files[file_id].content, content_type="application/octet-stream")
+        return web.Response(status=404, text="file not found")
 
     async def _response_url(self, request: web.Request) -> web.Response:
         self.responses.append(await request.json())
@@ -562,7 +578,18 @@ class FakeSlack:
         thread = [m for m in self.messages if m.channel == channel and (m.ts == ts or m.thread_ts == ts)]
         if not thread:
             return {"ok": False, "error": "thread_not_found"}
-        return {"ok": True, "messages": [_message_json(m, self.bot_id) for m in thread], "has_more": False}
+        messages = []
+        for message in thread:
+            body = _message_json(message, self.bot_id)
+            if message.files:
+                body["files"] = [self._file_json(file_id) for file_id in message.files]
+            messages.append(body)
+        return {"ok": True, "messages": messages, "has_more": False}
+
+    def _file_json(self, file_id: str) -> dict[str, Any]:
+        if file_id in self._hosted:
+            return self._hosted[file_id][0]
+        return self._uploaded_json(self.files[file_id])
 
     def _api_users_info(self, params: dict[str, Any]) -> dict[str, Any]:
         user = params.get("user", "")
@@ -662,6 +689,7 @@ class FakeSlack:
             "id": file.id,
             "name": file.filename,
             "title": file.title,
+            "mimetype": _MIME_TYPES.get(file.filename.rsplit(".", 1)[-1], "application/octet-stream"),
             "size": len(file.content),
             "user": self.bot_user_id,
             "url_private": url,
