@@ -239,6 +239,8 @@ class ImageJobs:
             if latest is None:
                 raise InputRejected("there is no image in this thread to edit yet")
             rows = [latest]
+        if len(rows) > MAX_SOURCE_IMAGES + 1:  # one more may be a mask
+            raise InputRejected(f"an edit takes at most {MAX_SOURCE_IMAGES} images; this one has {len(rows)}")
         downloads = [
             (row, await files.fetch(row.slack_file_id or "", attached=row.origin == "attached")) for row in rows
         ]

@@ -92,7 +92,8 @@ def message(text: str) -> dict[str, Any]:
     return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
 
 
-def help_message(*, default_size: str, default_quality: str) -> dict[str, Any]:
+def help_message(*, default_size: str, default_quality: str, quiet_prefix: str) -> dict[str, Any]:
+    quiet = f"Start a reply with `{quiet_prefix}` and Easel leaves it alone." if quiet_prefix else ""
     text = "\n".join(
         [
             "*Easel makes images with you, in threads.*",
@@ -102,13 +103,22 @@ def help_message(*, default_size: str, default_quality: str) -> dict[str, Any]:
             "",
             f"*Options* `{USAGE}`",
             f"• `--size`: square (1024x1024), portrait (1024x1536), landscape (1536x1024) or auto; "
-            f"default {default_size}",
+            f"default {default_size} (edits keep the shape of their image)",
             f"• `--quality`: low, medium or high; default {default_quality}",
             "• `--n`: how many images, 1 to 4",
             "• `--transparent`: a transparent background (PNG or WebP)",
             "• `--format`: png, webp or jpeg",
             "",
-            "Every image is posted in a thread with a note saying who asked, for what, with which model.",
+            "*Iterating* Reply in an image's thread to edit its latest image: `make it foggy`. "
+            "`#2 make it darker` edits image #2 (numbers are in the notes). Attach images to edit "
+            "them instead (up to 16; a second PNG with transparency, or a file named `mask…`, is the mask). "
+            f"{quiet}",
+            "*Only part of the image* `--region left|right|top|bottom|center|top-left|…|left-third|…` "
+            "or cells of a 3x3 grid: `--region a1,b2`",
+            "```  a   b   c\n1 ┌───┬───┬───┐\n  │a1 │b1 │c1 │\n2 ├───┼───┼───┤\n  │a2 │b2 │c2 │"
+            "\n3 ├───┼───┼───┤\n  │a3 │b3 │c3 │\n  └───┴───┴───┘```",
+            "`@Easel` with a prompt generates; with an image (or in a thread with images) it edits.",
+            "Every image is posted with a note saying who asked, for what, with which model, from which image.",
         ]
     )
     return message(text)

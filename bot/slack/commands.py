@@ -32,6 +32,7 @@ def register(app: AsyncApp, services: Services) -> None:
                 **blocks.help_message(
                     default_size=services.option_defaults.size,
                     default_quality=services.option_defaults.quality,
+                    quiet_prefix=services.settings.quiet_prefix,
                 ),
             )
             return

@@ -103,7 +103,11 @@ async def _on_person_message(
         await client.chat_postMessage(
             channel=channel,
             thread_ts=home,
-            **blocks.help_message(default_size=defaults.size, default_quality=defaults.quality),
+            **blocks.help_message(
+                default_size=defaults.size,
+                default_quality=defaults.quality,
+                quiet_prefix=services.settings.quiet_prefix,
+            ),
         )
         return
 

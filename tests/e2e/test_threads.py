@@ -382,3 +382,32 @@ async def test_an_image_shared_without_text_waits_for_instructions(
     with Session(bot.database()) as session:
         numbers = [row.number for row in session.exec(select(ImageRow).order_by(col(ImageRow.number)))]
     assert numbers == [1, 2, 3]
+
+
+async def test_a_file_not_ready_yet_is_fetched_again(bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI) -> None:
+    thread = await imagine(slack)
+    logo = encode((1024, 1024))
+    file = slack.host_file(logo, name="logo.png", mimetype="image/png", channel="C0GENERAL")
+    slack.fail_next("download", times=2)
+    await slack.say("use the logo", thread_ts=thread, files=[file])
+    await next_upload(slack, 2)
+    assert edits(images)[0].files[0].data == logo
+    assert len(slack.file_downloads) == 3
+
+
+async def test_an_oversized_image_is_downscaled(bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI) -> None:
+    thread = await imagine(slack)
+    file = slack.host_file(encode((6000, 3000)), name="pano.png", mimetype="image/png", channel="C0GENERAL")
+    await slack.say("make it dusk", thread_ts=thread, files=[file])
+    await next_upload(slack, 2)
+    with Image.open(io.BytesIO(edits(images)[0].files[0].data)) as image:
+        assert image.size == (4096, 2048)
+
+
+async def test_more_than_sixteen_images_are_refused(bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI) -> None:
+    thread = await imagine(slack)
+    tiny = encode((64, 64))
+    files = [slack.host_file(tiny, name=f"{i}.png", mimetype="image/png", channel="C0GENERAL") for i in range(17)]
+    await slack.say("combine all of these", thread_ts=thread, files=files)
+    await eventually(lambda: any("at most 16" in t for t in thread_replies(slack, thread)), what="the refusal")
+    assert edits(images) == []

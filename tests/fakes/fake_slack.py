@@ -212,7 +212,8 @@ class FakeSlack:
         retry_after: int | None = None,
         times: int = 1,
     ) -> None:
-        """Make the next `times` calls of `method` fail ("upload" for the upload URL)."""
+        """Make the next `times` calls of `method` fail ("upload" for the upload URL, answered
+        with 500; "download" for hosted files, answered with 404 as a file not ready yet)."""
         for _ in range(times):
             self._failures[method].append(_Failure(error, 429 if retry_after is not None else status, retry_after))
 
@@ -452,6 +453,9 @@ class FakeSlack:
             RecordedCall("download", dict(request.query), dict(request.headers), time.monotonic())
         )
         file_id = request.match_info["key"].split("-", 1)[-1]
+        if self._failures["download"]:
+            self._failures["download"].popleft()
+            return web.Response(status=404, text="not ready")
         if request.headers.get("Authorization") != f"Bearer {self.bot_token}":
             return web.Response(text=SIGN_IN_PAGE, content_type="text/html")
         if file_id in self._hosted:
