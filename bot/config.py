@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
@@ -49,6 +50,20 @@ class Secret:
 
 
 @dataclass(frozen=True, kw_only=True)
+class LimitSettings:
+    """Per-user and per-workspace limits (README: "Limits")."""
+
+    images_per_day: int = 50
+    usd_per_month: float = 10.0
+    concurrent_jobs: int = 2
+    requests_per_minute: int = 6
+    workspace_usd_per_day: float = 50.0
+    strikes_per_day: int = 3
+    timezone: str = "UTC"
+    allowed_channels: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     """Everything Easel reads from its environment, typed and validated."""
 
@@ -72,6 +87,9 @@ class Settings:
     image_timeout_seconds: float = 300.0
     image_max_attempts: int = 3
     image_max_retry_after_seconds: float = 60.0
+
+    limits: LimitSettings = LimitSettings()
+    admin_user_ids: frozenset[str] = frozenset()
 
     quiet_prefix: str = "//"
     slack_file_hosts: tuple[str, ...] = DEFAULT_SLACK_FILE_HOSTS
@@ -114,6 +132,9 @@ class Settings:
                 raise ConfigError(f"{name} must be at least {minimum:g}, got {raw!r}")
             return value
 
+        def ids(name: str) -> frozenset[str]:
+            return frozenset(part.strip() for part in (text(name) or "").split(",") if part.strip())
+
         def choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
             value = (text(name) or default).lower()
             if value not in allowed:
@@ -121,6 +142,21 @@ class Settings:
             return value
 
         quality = choice("IMAGE_DEFAULT_QUALITY", "medium", QUALITIES)
+        timezone = text("LIMITS_TIMEZONE") or "UTC"
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"LIMITS_TIMEZONE must be a time zone such as Europe/Berlin, got {timezone!r}") from None
+        limits = LimitSettings(
+            images_per_day=int(number("LIMIT_USER_IMAGES_PER_DAY", 50, minimum=0)),
+            usd_per_month=number("LIMIT_USER_USD_PER_MONTH", 10.0, minimum=0),
+            concurrent_jobs=int(number("LIMIT_USER_CONCURRENT_JOBS", 2, minimum=1)),
+            requests_per_minute=int(number("LIMIT_USER_REQUESTS_PER_MINUTE", 6, minimum=1)),
+            workspace_usd_per_day=number("LIMIT_WORKSPACE_USD_PER_DAY", 50.0, minimum=0),
+            strikes_per_day=int(number("LIMIT_USER_STRIKES_PER_DAY", 3, minimum=1)),
+            timezone=timezone,
+            allowed_channels=ids("ALLOWED_CHANNELS"),
+        )
         return cls(
             slack_bot_token=secret("SLACK_BOT_TOKEN"),
             slack_app_token=secret("SLACK_APP_TOKEN"),
@@ -140,6 +176,8 @@ class Settings:
             image_timeout_seconds=number("IMAGE_TIMEOUT_SECONDS", 300.0, minimum=1),
             image_max_attempts=int(number("IMAGE_MAX_ATTEMPTS", 3, minimum=1)),
             image_max_retry_after_seconds=number("IMAGE_MAX_RETRY_AFTER_SECONDS", 60.0, minimum=0),
+            limits=limits,
+            admin_user_ids=ids("ADMIN_USER_IDS"),
             quiet_prefix=env.get("QUIET_PREFIX", "//").strip(),
             slack_file_hosts=tuple(
                 host.strip().lower()

@@ -38,6 +38,9 @@ class FileReporter:
             print(f"{path}: {provenance.model} · {provenance.size} · {provenance.quality} · sha256 {provenance.sha256}")
         return [str(path) for path in self.written]
 
+    async def user_paused(self, job: ImageJob, strikes: int) -> None:
+        print(f"{job.requester.user_id} is paused for today after {strikes} blocked requests", file=sys.stderr)
+
     async def failed(self, job: ImageJob, error: BotError | None, reference: str) -> None:
         self.failure = for_error(error) if error is not None else unexpected(reference)
 

@@ -8,11 +8,13 @@ from sqlalchemy import Engine
 
 from bot.config import Settings
 from bot.domain.jobs import ImageJobs, ModelChoice
+from bot.domain.limits import LimitPolicy, Limits
+from bot.domain.pricing import MICROS_PER_USD
 from bot.domain.requests import FORMATS, OptionDefaults
 from bot.providers.base import ImageProvider
 from bot.providers.factory import build_provider
 from bot.storage.database import make_engine
-from bot.storage.repositories import EventLog, JobRepository, ThreadImages
+from bot.storage.repositories import EventLog, JobRepository, Ledger, ThreadImages
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,6 +25,8 @@ class Services:
     jobs: ImageJobs
     events: EventLog
     threads: ThreadImages
+    limits: Limits
+    ledger: Ledger
     option_defaults: OptionDefaults
 
     async def close(self, *, grace_seconds: float = 30.0) -> None:
@@ -44,20 +48,42 @@ def model_choices(settings: Settings) -> list[ModelChoice]:
     return choices
 
 
+def limit_policy(settings: Settings) -> LimitPolicy:
+    limits = settings.limits
+    return LimitPolicy(
+        images_per_day=limits.images_per_day,
+        usd_micros_per_month=round(limits.usd_per_month * MICROS_PER_USD),
+        concurrent_jobs=limits.concurrent_jobs,
+        requests_per_minute=limits.requests_per_minute,
+        workspace_usd_micros_per_day=round(limits.workspace_usd_per_day * MICROS_PER_USD),
+        strikes_per_day=limits.strikes_per_day,
+        timezone=limits.timezone,
+        allowed_channels=limits.allowed_channels,
+    )
+
+
 def build_services(settings: Settings) -> Services:
     provider = build_provider(settings)
     engine = make_engine(settings.database_url)
     # Azure OpenAI does not return WebP.
     formats = tuple(f for f in FORMATS if not (settings.uses_azure and f == "webp"))
     threads = ThreadImages(engine)
+    ledger = Ledger(engine)
+    limits = Limits(limit_policy(settings), ledger)
     return Services(
         settings=settings,
         provider=provider,
         engine=engine,
         jobs=ImageJobs(
-            provider=provider, repository=JobRepository(engine), images=threads, models=model_choices(settings)
+            provider=provider,
+            repository=JobRepository(engine),
+            images=threads,
+            limits=limits,
+            models=model_choices(settings),
         ),
         events=EventLog(engine),
         threads=threads,
+        limits=limits,
+        ledger=ledger,
         option_defaults=OptionDefaults(size=settings.default_size, quality=settings.default_quality, formats=formats),
     )

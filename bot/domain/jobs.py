@@ -18,11 +18,13 @@ from enum import StrEnum
 from typing import Protocol
 
 from bot.domain.imaging import InputImage, closest_size, fit_mask, has_transparency, pixel_size, prepare_input
+from bot.domain.limits import Limits, Reservation
 from bot.domain.people import Requester
+from bot.domain.pricing import estimate_micros
 from bot.domain.provenance import ParentImage, Provenance
 from bot.domain.regions import region_mask
 from bot.domain.requests import Prompt
-from bot.errors import BotError, InputRejected, ModelRetired
+from bot.errors import BotError, InputRejected, ModelBlocked, ModelRetired
 from bot.providers.base import ImageCall, ImageProvider, ProviderResult, SourceImage
 from bot.storage.repositories import JobRepository, ThreadImages
 from bot.storage.tables import ImageRow, JobRow
@@ -68,6 +70,7 @@ class ImageJob:
     place: Place
     requested_at: datetime
     edit: EditSource | None = None
+    reservation: Reservation | None = None  # what the limits set aside for this job
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,6 +84,7 @@ class FinishedImage:
 class JobResult:
     images: tuple[FinishedImage, ...]
     model: str
+    allowance: str | None = None  # what the requester has left, e.g. "7 of 20 images left today"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,6 +120,10 @@ class JobReporter(Protocol):
         """Tell the requester; `error` is None for a bug, `reference` ties it to the log."""
         ...
 
+    async def user_paused(self, job: ImageJob, strikes: int) -> None:
+        """The requester has just been paused for the day; tell the admins."""
+        ...
+
 
 @dataclass(frozen=True)
 class _Sources:
@@ -133,6 +141,7 @@ class ImageJobs:
         provider: ImageProvider,
         repository: JobRepository,
         images: ThreadImages,
+        limits: Limits,
         models: Sequence[ModelChoice],
         clock: Clock = utc_now,
     ) -> None:
@@ -141,6 +150,7 @@ class ImageJobs:
         self._provider = provider
         self._repository = repository
         self._images = images
+        self._limits = limits
         self._models = list(models)
         self._clock = clock
         self._tasks: set[asyncio.Task[None]] = set()
@@ -151,7 +161,13 @@ class ImageJobs:
         return self._models[0].model_id
 
     async def accept(
-        self, *, requester: Requester, prompt: Prompt, place: Place, edit: EditSource | None = None
+        self,
+        *,
+        requester: Requester,
+        prompt: Prompt,
+        place: Place,
+        edit: EditSource | None = None,
+        reservation: Reservation | None = None,
     ) -> ImageJob:
         """Record the request as queued; the job exists from here on, whatever happens next."""
         now = self._clock()
@@ -174,7 +190,34 @@ class ImageJobs:
             )
         )
         assert row.id is not None
-        return ImageJob(id=row.id, requester=requester, prompt=prompt, place=place, requested_at=now, edit=edit)
+        return ImageJob(
+            id=row.id,
+            requester=requester,
+            prompt=prompt,
+            place=place,
+            requested_at=now,
+            edit=edit,
+            reservation=reservation,
+        )
+
+    async def reserve(self, requester: Requester, prompt: Prompt, *, channel: str, input_images: int) -> Reservation:
+        """Set the request's images and estimated cost aside, or raise the limit it would cross."""
+        options = prompt.options
+        model = self.model_id
+        estimate = estimate_micros(
+            model,
+            size=options.size,
+            quality=options.quality,
+            n=options.n,
+            prompt_chars=len(prompt.text),
+            input_images=input_images,
+        )
+        return await self._limits.reserve(
+            requester, channel=channel, model=model, images=options.n, estimate_micros=estimate, now=self._clock()
+        )
+
+    async def release(self, reservation: Reservation) -> None:
+        await self._limits.release(reservation, now=self._clock())
 
     def start(self, job: ImageJob, reporter: JobReporter, files: FileSource | None = None) -> asyncio.Task[None]:
         """Run `job` in the background; the caller (a Slack handler) has already acked."""
@@ -195,10 +238,16 @@ class ImageJobs:
                 await self._set_status(job, JobStatus.GENERATING, reporter)
                 sources = await self._sources(job, files) if job.edit is not None and files else None
                 result = await self._call_model(job, sources)
+                allowance = await self._settle(job, result)
                 await self._set_status(job, JobStatus.UPLOADING, reporter)
-                await self._publish(job, result, sources, reporter)
+                await self._publish(job, result, sources, reporter, allowance=allowance)
             await self._repository.finish(job.id, status=JobStatus.DONE, at=self._clock())
             await reporter.progress(job, JobStatus.DONE)
+        except ModelBlocked as error:
+            logger.info("job %s: blocked by the model's safety system", job.id)
+            await self._fail(job, reporter, error=error, reference=_reference())
+            if await self._limits.strike(job.requester, job_id=job.id, now=self._clock()):
+                await reporter.user_paused(job, self._limits.policy.strikes_per_day)
         except BotError as error:
             logger.info("job %s failed: %s", job.id, type(error).__name__)
             await self._fail(job, reporter, error=error, reference=_reference())
@@ -318,8 +367,26 @@ class ImageJobs:
         assert last_error is not None
         raise last_error
 
+    async def _settle(self, job: ImageJob, result: ProviderResult) -> str | None:
+        """Charge the exact cost as soon as the images exist (a later failure to post them
+        does not make them free); return what the requester has left."""
+        if job.reservation is None:
+            return None
+        now = self._clock()
+        await self._limits.settle(
+            job.reservation, model=result.model, usage=result.usage, images=len(result.images), job_id=job.id, now=now
+        )
+        report = await self._limits.usage(job.requester, now=now)
+        return report.images_summary
+
     async def _publish(
-        self, job: ImageJob, result: ProviderResult, sources: _Sources | None, reporter: JobReporter
+        self,
+        job: ImageJob,
+        result: ProviderResult,
+        sources: _Sources | None,
+        reporter: JobReporter,
+        *,
+        allowance: str | None,
     ) -> None:
         """Number the images in their thread, post them, then record where they went."""
         place = job.place
@@ -358,7 +425,7 @@ class ImageJobs:
             for image, row in zip(result.images, rows, strict=True)
         )
         try:
-            locations = await reporter.deliver(job, JobResult(images=finished, model=result.model))
+            locations = await reporter.deliver(job, JobResult(images=finished, model=result.model, allowance=allowance))
         except BaseException:
             await self._images.release([row.id for row in rows if row.id is not None])
             raise
@@ -378,7 +445,13 @@ class ImageJobs:
         await reporter.progress(job, status)
 
     async def _fail(self, job: ImageJob, reporter: JobReporter, *, error: BotError | None, reference: str) -> None:
+        """Record the failure, give back what was reserved (a settled charge stays), tell the user."""
         code = type(error).__name__ if error else f"bug:{reference}"
+        if job.reservation is not None:
+            try:
+                await self._limits.release(job.reservation, now=self._clock())
+            except Exception:
+                logger.exception("job %s: could not release its reservation", job.id)
         try:
             await self._repository.finish(job.id, status=JobStatus.FAILED, at=self._clock(), error=code)
         except Exception:

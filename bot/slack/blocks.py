@@ -52,7 +52,7 @@ def request_message(
     }
 
 
-def provenance_note(provenance: Provenance) -> list[Block]:
+def provenance_note(provenance: Provenance, *, allowance: str | None = None) -> list[Block]:
     """The context block under each image: who, what, which model, how, when."""
     counter = f" · image {provenance.position} of {provenance.of}" if provenance.of > 1 else ""
     title = f"*Image #{provenance.number}* · " if provenance.number is not None else ""
@@ -70,6 +70,8 @@ def provenance_note(provenance: Provenance) -> list[Block]:
         f"*Model:* `{provenance.model}` · {provenance.size} · {provenance.quality} quality · "
         f"{provenance.output_format.upper()}",
     ]
+    if allowance:
+        lines.append(f"<@{provenance.requester.user_id}>: {allowance}")
     return [{"type": "context", "elements": [{"type": "mrkdwn", "text": line} for line in lines]}]
 
 
@@ -77,6 +79,14 @@ def _parent_label(parent: ParentImage) -> str:
     if parent.origin == "attached":
         return f"#{parent.number} (shared by <@{parent.user_id}>)"
     return f"#{parent.number}"
+
+
+def strikes_alert(requester: Requester, *, strikes: int, channel: str) -> str:
+    return (
+        f":rotating_light: <@{requester.user_id}> is paused for the rest of the day: {strikes} requests in a row "
+        f"were blocked by the model's safety system (the last in <#{channel}>). "
+        f"`/imagine admin exempt <@{requester.user_id}>` lifts their limits."
+    )
 
 
 def file_title(prompt: str) -> str:

@@ -30,10 +30,13 @@ async def start_job(
 ) -> None:
     """Post the status message (its thread holds the results), record the job, start it.
 
-    Posting first doubles as the membership check: a conversation Easel cannot post in
-    raises `NotInChannel` before anything is recorded, generated or charged.
+    The limits come first: a request over a limit raises before anything is posted. Posting
+    doubles as the membership check: a conversation Easel cannot post in raises `NotInChannel`,
+    and the reservation is given back, so nothing is generated or charged.
     """
     jobs = services.jobs
+    inputs = 0 if edit is None else max(len(edit.file_ids), 1)
+    reservation = await jobs.reserve(requester, prompt, channel=channel, input_images=inputs)
     try:
         posted = await client.chat_postMessage(
             channel=channel,
@@ -42,13 +45,19 @@ async def start_job(
                 requester, prompt, JobStatus.QUEUED, model=jobs.model_id, editing=edit is not None
             ),
         )
-    except SlackApiError as exc:
-        if exc.response.get("error") in _CANNOT_POST:
+    except BaseException as exc:
+        await jobs.release(reservation)
+        if isinstance(exc, SlackApiError) and exc.response.get("error") in _CANNOT_POST:
             raise NotInChannel(channel) from exc
         raise
     status = StatusMessage(channel=channel, ts=posted["ts"], thread_ts=thread_ts or posted["ts"])
     job = await jobs.accept(
-        requester=requester, prompt=prompt, place=Place(conversation=channel, thread=status.thread_ts), edit=edit
+        requester=requester,
+        prompt=prompt,
+        place=Place(conversation=channel, thread=status.thread_ts),
+        edit=edit,
+        reservation=reservation,
     )
     files = SlackFiles.for_conversation(client, services.settings, channel=channel)
-    jobs.start(job, SlackThreadReporter(client, status, model=jobs.model_id), files)
+    reporter = SlackThreadReporter(client, status, model=jobs.model_id, admins=services.settings.admin_user_ids)
+    jobs.start(job, reporter, files)

@@ -31,10 +31,13 @@ class StatusMessage:
 class SlackThreadReporter:
     """`JobReporter` that edits the status message and posts results into the thread."""
 
-    def __init__(self, client: AsyncWebClient, status: StatusMessage, *, model: str) -> None:
+    def __init__(
+        self, client: AsyncWebClient, status: StatusMessage, *, model: str, admins: frozenset[str] = frozenset()
+    ) -> None:
         self._client = client
         self._status = status
         self._model = model
+        self._admins = admins
 
     async def progress(self, job: ImageJob, status: JobStatus) -> None:
         await self._show_status(job, status)
@@ -52,7 +55,7 @@ class SlackThreadReporter:
                 filename=f"easel-{job.id}-{provenance.position}.{extension}",
                 title=blocks.file_title(provenance.prompt),
                 alt_txt=blocks.alt_text(provenance.prompt),
-                blocks=json.dumps(blocks.provenance_note(provenance)),
+                blocks=json.dumps(blocks.provenance_note(provenance, allowance=result.allowance)),
             )
             uploaded = response.get("files") or []
             file_ids.append(uploaded[0].get("id") if uploaded else None)
@@ -64,6 +67,15 @@ class SlackThreadReporter:
             channel=self._status.channel, thread_ts=self._status.thread_ts, **blocks.message(text)
         )
         await self._show_status(job, JobStatus.FAILED)
+
+    async def user_paused(self, job: ImageJob, strikes: int) -> None:
+        """A direct message to every admin named in ADMIN_USER_IDS."""
+        text = blocks.strikes_alert(job.requester, strikes=strikes, channel=self._status.channel)
+        for admin in sorted(self._admins):
+            try:
+                await self._client.chat_postMessage(channel=admin, **blocks.message(text))
+            except SlackApiError as exc:
+                logger.warning("could not tell admin %s about a paused user: %s", admin, exc.response.get("error"))
 
     async def _show_status(self, job: ImageJob, status: JobStatus) -> None:
         """Status is a courtesy: failing to show it must not fail the job."""

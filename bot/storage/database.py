@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlmodel import SQLModel, create_engine
 
 from bot.storage import tables  # noqa: F401  # registers the tables on SQLModel.metadata
@@ -16,6 +16,7 @@ def make_engine(database_url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     else:
         engine = create_engine(url, pool_pre_ping=True)
     SQLModel.metadata.create_all(engine)
@@ -32,9 +33,21 @@ def _normalise(url: str) -> str:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """WAL lets readers work while a job writes; busy_timeout waits instead of failing."""
+    """WAL lets readers work while a job writes; busy_timeout waits instead of failing.
+
+    pysqlite's own transaction handling is turned off so that `_sqlite_begin` decides how
+    each transaction begins (SQLAlchemy's documented recipe)."""
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    """Every transaction takes the write lock when it begins. A deferred transaction that
+    reads and then writes fails at once with "database is locked" when another writer got
+    there first (SQLite cannot wait there without deadlocking); an immediate one waits its
+    turn under busy_timeout. It also makes a limit reservation's read-then-insert atomic."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")

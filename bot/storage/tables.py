@@ -84,3 +84,64 @@ class ReceivedEvent(SQLModel, table=True):
 
     event_id: str = Field(primary_key=True)
     received_at: datetime
+
+
+class LedgerRow(SQLModel, table=True):
+    """One request's charge: reserved before the model is called, then settled to the exact
+    cost from `usage`, or released when nothing was produced."""
+
+    __tablename__ = "ledger"
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True)
+    user_id: str = Field(index=True)
+    channel_id: str
+    job_id: int | None = Field(default=None, index=True)
+    model: str
+    status: str = Field(index=True)  # "reserved" | "settled" | "released"
+    images: int
+    estimate_micros: int
+    actual_micros: int | None = None
+    input_text_tokens: int = 0
+    input_image_tokens: int = 0
+    output_tokens: int = 0
+    created_at: datetime = Field(index=True)
+    settled_at: datetime | None = None
+
+
+class LimitOverride(SQLModel, table=True):
+    """An admin's exception for one user: other limits, or none at all."""
+
+    __tablename__ = "limit_overrides"
+
+    team_id: str = Field(primary_key=True)
+    user_id: str = Field(primary_key=True)
+    images_per_day: int | None = None
+    usd_micros_per_month: int | None = None
+    exempt: bool = False
+    updated_by: str
+    updated_at: datetime
+
+
+class Strike(SQLModel, table=True):
+    """A request the model's safety system blocked; too many in a day pause the user."""
+
+    __tablename__ = "strikes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True)
+    user_id: str = Field(index=True)
+    job_id: int | None = None
+    created_at: datetime = Field(index=True)
+
+
+class BotSetting(SQLModel, table=True):
+    """Switches admins flip from Slack (the kill switch), shared by every replica."""
+
+    __tablename__ = "bot_settings"
+
+    team_id: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)
+    value: str
+    updated_by: str
+    updated_at: datetime

@@ -18,6 +18,8 @@ from tests.fakes.fake_slack import FakeSlack
 
 
 def thread_texts(slack: FakeSlack) -> list[str]:
+    if not slack.messages:
+        return []
     parent = slack.messages[0]
     return [m.text or "" for m in slack.thread(parent.channel, parent.ts)]
 

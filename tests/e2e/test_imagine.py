@@ -162,7 +162,10 @@ async def test_azure_openai_serves_the_same_flow(settings: Settings, slack: Fake
         assert ack.payload is not None and "png, jpeg" in ack.payload["text"], "Azure returns no WebP"
         images.inject(Fault("content_filter"))
         await slack.slash("something Azure's content filter refuses")
-        await eventually(lambda: len(slack.thread("C0GENERAL", slack.messages[0].ts)) == 1, what="the refusal")
+        await eventually(
+            lambda: bool(slack.messages) and len(slack.thread("C0GENERAL", slack.messages[0].ts)) == 1,
+            what="the refusal",
+        )
         await slack.slash("a lighthouse --format jpeg")
         await eventually(lambda: len(slack.files) == 1, what="the Azure upload")
     finally:
