@@ -220,6 +220,42 @@ class Limits:
         )
         return strikes == self.policy.strikes_per_day
 
+    async def set_limits(
+        self,
+        team_id: str,
+        user_id: str,
+        *,
+        by: str,
+        now: datetime,
+        images_per_day: int | None = None,
+        usd_micros_per_month: int | None = None,
+        exempt: bool | None = None,
+    ) -> None:
+        await self._ledger.set_override(
+            team_id,
+            user_id,
+            by=by,
+            at=_utc(now),
+            images_per_day=images_per_day,
+            usd_micros_per_month=usd_micros_per_month,
+            exempt=exempt,
+        )
+
+    async def set_paused(self, team_id: str, paused: bool, *, by: str, now: datetime) -> None:
+        """The kill switch: every replica refuses new jobs from its next reservation on."""
+        await self._ledger.set_paused(team_id, paused, by=by, at=_utc(now))
+
+    async def workspace(self, team_id: str, *, now: datetime) -> WorkspaceUsage:
+        windows = self.windows(now)
+        totals = await self._ledger.totals(team_id, "", windows)
+        users = await self._ledger.workspace_users(team_id, windows.month_start)
+        return WorkspaceUsage(
+            micros_today=totals.workspace_micros_today,
+            allowed_micros_today=self.policy.workspace_usd_micros_per_day,
+            paused=totals.bot_paused,
+            users_this_month=tuple(users),
+        )
+
     async def usage(self, requester: Requester, *, now: datetime) -> UsageReport:
         windows = self.windows(now)
         totals = await self._ledger.totals(requester.team_id, requester.user_id, windows)
@@ -265,6 +301,14 @@ class Limits:
             paused=totals.strikes_today >= self.policy.strikes_per_day,
             images_left_today=None if exempt else max(images_allowed - totals.images_today, 0),
         )
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkspaceUsage:
+    micros_today: int
+    allowed_micros_today: int
+    paused: bool
+    users_this_month: tuple[tuple[str, int, int], ...]  # (user, images, micro-dollars)
 
 
 def _utc(moment: datetime) -> datetime:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from bot.domain.jobs import JobStatus
+from bot.domain.limits import UsageReport, WorkspaceUsage
 from bot.domain.people import Requester
+from bot.domain.pricing import usd
 from bot.domain.provenance import ParentImage, Provenance
 from bot.domain.requests import USAGE, Prompt
+from bot.slack.mrkdwn import escape, shorten, slack_date
 
 Block = dict[str, Any]
 
@@ -134,17 +136,21 @@ def help_message(*, default_size: str, default_quality: str, quiet_prefix: str) 
     return message(text)
 
 
-def slack_date(moment: datetime) -> str:
-    """A timestamp every reader sees in their own time zone, with a UTC fallback."""
-    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+def usage_message(report: UsageReport, *, user_id: str, heading: str = "Usage") -> dict[str, Any]:
+    lines = [f"*{heading} for <@{user_id}>*" + (" (exempt from per-user limits)" if report.exempt else "")]
+    if report.paused:
+        lines.append(":double_vertical_bar: paused for the rest of the day after requests the safety system blocked")
+    for line in report.lines:
+        resets = f", resets {slack_date(line.resets_at)}" if line.resets_at else ""
+        lines.append(f"• {line.name}: {line.used} of {line.allowed}{resets}")
+    return message("\n".join(lines))
 
 
-def shorten(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def escape(text: str) -> str:
-    """Escape &, <, > as Slack requires, so a prompt cannot ping @channel or forge a link."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def workspace_message(usage: WorkspaceUsage) -> dict[str, Any]:
+    lines = [
+        "*Workspace usage*" + (" · :double_vertical_bar: paused" if usage.paused else ""),
+        f"• spend today: {usd(usage.micros_today)} of {usd(usage.allowed_micros_today)}",
+        "*This month, by user*" if usage.users_this_month else "No images this month yet.",
+    ]
+    lines += [f"• <@{user}>: {images} images, {usd(micros)}" for user, images, micros in usage.users_this_month[:20]]
+    return message("\n".join(lines))

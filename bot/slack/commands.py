@@ -1,4 +1,4 @@
-"""The `/imagine` slash command: parse, ack, start a job."""
+"""The `/imagine` slash command: parse, ack, start a job (or answer an account command)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.admin import parse_account_command
 from bot.domain.people import Requester
 from bot.domain.requests import HelpWanted, Prompt, parse_prompt
-from bot.errors import InputRejected, NotInChannel
-from bot.slack import blocks, replies
+from bot.errors import BotError, InputRejected
+from bot.slack import account, blocks, replies
 from bot.slack.intake import start_job
 from bot.wiring import Services
 
@@ -19,14 +20,22 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.command("/imagine")
     async def imagine(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond) -> None:
         """Answer bad input and help in the ack itself; everything else after it."""
+        text = command.get("text", "")
+        requester = Requester(command["team_id"], command["user_id"])
         try:
-            parsed = parse_prompt(command.get("text", ""), services.option_defaults)
+            account_command = parse_account_command(text)
+            parsed = None if account_command else parse_prompt(text, services.option_defaults)
             if isinstance(parsed, Prompt) and parsed.region is not None:
                 raise InputRejected("`--region` is for edits: reply in an image's thread with it")
         except InputRejected as error:
             await ack(response_type="ephemeral", **blocks.message(replies.for_error(error)))
             return
-        if isinstance(parsed, HelpWanted):
+        if account_command is not None:
+            await ack()
+            reply = await account.answer(account_command, requester, client, services)
+            await respond(response_type="ephemeral", replace_original=False, **reply)
+            return
+        if isinstance(parsed, HelpWanted) or parsed is None:
             await ack(
                 response_type="ephemeral",
                 **blocks.help_message(
@@ -38,12 +47,6 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         await ack()
         try:
-            await start_job(
-                client,
-                services,
-                requester=Requester(command["team_id"], command["user_id"]),
-                prompt=parsed,
-                channel=command["channel_id"],
-            )
-        except NotInChannel as error:
+            await start_job(client, services, requester=requester, prompt=parsed, channel=command["channel_id"])
+        except BotError as error:
             await respond(response_type="ephemeral", replace_original=False, **blocks.message(replies.for_error(error)))

@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.domain.jobs import EditSource
 from bot.domain.people import Requester
 from bot.domain.requests import HelpWanted, parse_prompt
-from bot.errors import InputRejected
+from bot.errors import BotError, InputRejected
 from bot.slack import blocks, replies
 from bot.slack.intake import start_job
 from bot.storage.repositories import Attachment
@@ -123,15 +123,20 @@ async def _on_person_message(
             **blocks.message(replies.for_error(InputRejected("there is no image here to edit yet"))),
         )
         return
-    await start_job(
-        client,
-        services,
-        requester=Requester(body.get("team_id") or event.get("team", ""), event["user"]),
-        prompt=parsed,
-        channel=channel,
-        thread_ts=home,
-        edit=edit,
-    )
+    try:
+        await start_job(
+            client,
+            services,
+            requester=Requester(body.get("team_id") or event.get("team", ""), event["user"]),
+            prompt=parsed,
+            channel=channel,
+            thread_ts=home,
+            edit=edit,
+        )
+    except BotError as error:  # a limit, or a conversation Easel may not post in
+        await client.chat_postEphemeral(
+            channel=channel, user=event["user"], thread_ts=home, **blocks.message(replies.for_error(error))
+        )
 
 
 def _looks_like_an_image(file: dict[str, Any]) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.domain.limits import BotPaused, ChannelNotAllowed, LimitReached, UserPaused
 from bot.domain.requests import USAGE
 from bot.errors import (
     BotError,
@@ -15,6 +16,7 @@ from bot.errors import (
     ProviderTimeout,
     ProviderUnavailable,
 )
+from bot.slack.mrkdwn import slack_date
 
 
 def for_error(error: BotError) -> str:
@@ -53,6 +55,26 @@ def for_error(error: BotError) -> str:
             return (
                 ":lock: The image service refused Easel's credentials. "
                 "An admin needs to check the API key or Azure access."
+            )
+        case LimitReached(limit="jobs in flight"):
+            return (
+                f":hourglass: You have {error.used} jobs running and the limit is {error.allowed} at once. "
+                "Try again when one finishes; nothing was generated or charged."
+            )
+        case LimitReached():
+            when = f" It resets {slack_date(error.resets_at)}." if error.resets_at else ""
+            return (
+                f":octagonal_sign: That would go over your limit for {error.limit}: "
+                f"{error.used} used of {error.allowed}.{when} Nothing was generated or charged."
+            )
+        case ChannelNotAllowed():
+            return ":no_entry_sign: Easel is not enabled in this channel. An admin can add it to `ALLOWED_CHANNELS`."
+        case BotPaused():
+            return ":double_vertical_bar: An admin has paused Easel, so it is not making images right now."
+        case UserPaused():
+            return (
+                f":double_vertical_bar: You are paused until {slack_date(error.resets_at)}: {error.strikes} of "
+                "your requests today were blocked by the model's safety system."
             )
         case ProviderRejected():
             detail = f" (the `{error.param}` setting)" if error.param else ""

@@ -117,6 +117,7 @@ async def test_replies_in_one_thread_run_in_order(bot: RunningBot, slack: FakeSl
     thread = await imagine(slack)
     images.latency = 0.3
     await slack.say("make it foggy", thread_ts=thread)
+    await eventually(lambda: len(edits(images)) == 1, what="the first edit to be running")
     await slack.say("add a boat", user="U0BOB", thread_ts=thread)
     await next_upload(slack, 3)
 
@@ -375,6 +376,12 @@ async def test_an_image_shared_without_text_waits_for_instructions(
     logo = encode((1024, 1024), mode="RGB")
     file = slack.host_file(logo, name="logo.png", mimetype="image/png", channel="C0GENERAL")
     await slack.say("", thread_ts=thread, files=[file])
+
+    def recorded() -> bool:
+        with Session(bot.database()) as session:
+            return len(session.exec(select(ImageRow)).all()) == 2
+
+    await eventually(recorded, what="the shared image to be recorded")
     await slack.say("put the logo in the corner", thread_ts=thread)
     await next_upload(slack, 2)
     (edit,) = edits(images)

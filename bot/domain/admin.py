@@ -1,0 +1,102 @@
+"""`/imagine usage` and `/imagine admin …`: what the words mean, without Slack."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.domain.pricing import MICROS_PER_USD
+from bot.errors import InputRejected
+
+ADMIN_USAGE = (
+    "/imagine admin usage [@user] · /imagine admin limit @user images=100/day usd=20/month · "
+    "/imagine admin exempt @user · /imagine admin pause · /imagine admin resume"
+)
+ADMIN_VERBS = ("usage", "limit", "exempt", "pause", "resume")
+# Slack escapes a mention in slash-command text as <@U123|name> (should_escape: true).
+_USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^([UW][A-Z0-9]{6,})$")
+_SETTING = re.compile(r"^(images|usd)=(\d+(?:\.\d{1,2})?)(?:/(day|month))?$")
+
+
+@dataclass(frozen=True)
+class ShowMyUsage:
+    pass
+
+
+@dataclass(frozen=True)
+class ShowUsage:
+    user_id: str | None  # None: the whole workspace
+
+
+@dataclass(frozen=True)
+class SetLimits:
+    user_id: str
+    images_per_day: int | None
+    usd_micros_per_month: int | None
+
+
+@dataclass(frozen=True)
+class Exempt:
+    user_id: str
+
+
+@dataclass(frozen=True)
+class Pause:
+    paused: bool
+
+
+AdminCommand = ShowUsage | SetLimits | Exempt | Pause
+
+
+def parse_account_command(text: str) -> ShowMyUsage | AdminCommand | None:
+    """`usage` or an `admin …` command; None when the text is a prompt."""
+    words = text.split()
+    if [word.lower() for word in words] == ["usage"]:
+        return ShowMyUsage()
+    if len(words) < 2 or words[0].lower() != "admin" or words[1].lower() not in ADMIN_VERBS:
+        return None
+    verb, rest = words[1].lower(), words[2:]
+    if verb in ("pause", "resume"):
+        if rest:
+            raise InputRejected(f"`admin {verb}` takes nothing more", fragment=" ".join(rest))
+        return Pause(paused=verb == "pause")
+    if verb == "usage":
+        if len(rest) > 1:
+            raise InputRejected("`admin usage` takes at most one user", fragment=" ".join(rest))
+        return ShowUsage(_user(rest[0]) if rest else None)
+    if not rest:
+        raise InputRejected(f"`admin {verb}` needs a user: mention them with @")
+    user = _user(rest[0])
+    if verb == "exempt":
+        if len(rest) > 1:
+            raise InputRejected("`admin exempt` takes one user", fragment=" ".join(rest[1:]))
+        return Exempt(user)
+    return _limits(user, rest[1:])
+
+
+def _user(word: str) -> str:
+    match = _USER.match(word)
+    if match is None:
+        raise InputRejected(f"`{word}` is not a user: mention them with @ so Slack links the name", fragment=word)
+    return match.group(1) or match.group(2)
+
+
+def _limits(user: str, settings: list[str]) -> SetLimits:
+    if not settings:
+        raise InputRejected("say which limits, e.g. `images=100/day usd=20/month`")
+    images: int | None = None
+    micros: int | None = None
+    for setting in settings:
+        match = _SETTING.match(setting.lower())
+        if match is None:
+            raise InputRejected(f"`{setting}` is not a limit; use `images=N/day` or `usd=N/month`", fragment=setting)
+        name, value, period = match.groups()
+        if name == "images":
+            if period not in (None, "day") or "." in value:
+                raise InputRejected(f"`{setting}`: images are counted per day, in whole numbers", fragment=setting)
+            images = int(value)
+        else:
+            if period not in (None, "month"):
+                raise InputRejected(f"`{setting}`: spend is counted per month", fragment=setting)
+            micros = round(float(value) * MICROS_PER_USD)
+    return SetLimits(user, images, micros)

@@ -1,0 +1,69 @@
+"""`/imagine usage` for everyone, `/imagine admin …` for admins."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.domain.admin import AdminCommand, Exempt, Pause, SetLimits, ShowMyUsage, ShowUsage
+from bot.domain.people import Requester
+from bot.slack import blocks
+from bot.wiring import Services
+
+logger = logging.getLogger(__name__)
+
+
+async def is_admin(client: AsyncWebClient, services: Services, user_id: str) -> bool:
+    """Named in ADMIN_USER_IDS, or a Slack workspace admin or owner."""
+    if user_id in services.settings.admin_user_ids:
+        return True
+    try:
+        user = (await client.users_info(user=user_id))["user"]
+    except SlackApiError as exc:
+        logger.warning("users.info for %s failed: %s", user_id, exc.response.get("error"))
+        return False
+    return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+
+
+async def answer(
+    command: ShowMyUsage | AdminCommand, requester: Requester, client: AsyncWebClient, services: Services
+) -> dict[str, Any]:
+    """The ephemeral reply to an account command."""
+    limits, now = services.limits, datetime.now(UTC)
+    if isinstance(command, ShowMyUsage):
+        return blocks.usage_message(await limits.usage(requester, now=now), user_id=requester.user_id)
+    if not await is_admin(client, services, requester.user_id):
+        return blocks.message(":lock: Only Easel's admins can do that. `/imagine usage` shows your own usage.")
+    team, by = requester.team_id, requester.user_id
+    match command:
+        case ShowUsage(user_id=None):
+            return blocks.workspace_message(await limits.workspace(team, now=now))
+        case ShowUsage(user_id=str(user)):
+            return blocks.usage_message(await limits.usage(Requester(team, user), now=now), user_id=user)
+        case SetLimits():
+            await limits.set_limits(
+                team,
+                command.user_id,
+                by=by,
+                now=now,
+                images_per_day=command.images_per_day,
+                usd_micros_per_month=command.usd_micros_per_month,
+            )
+            report = await limits.usage(Requester(team, command.user_id), now=now)
+            return blocks.usage_message(report, user_id=command.user_id, heading="New limits")
+        case Exempt():
+            await limits.set_limits(team, command.user_id, by=by, now=now, exempt=True)
+            return blocks.message(f":white_check_mark: <@{command.user_id}> is now exempt from the per-user limits.")
+        case Pause(paused=paused):
+            await limits.set_paused(team, paused, by=by, now=now)
+            logger.warning("%s %s Easel for team %s", by, "paused" if paused else "resumed", team)
+            if paused:
+                return blocks.message(
+                    ":double_vertical_bar: Easel is paused: no new jobs until `/imagine admin resume`."
+                )
+            return blocks.message(":arrow_forward: Easel is running again.")
+    raise AssertionError(f"unhandled command {command!r}")
