@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import create_engine
+from sqlmodel import SQLModel, create_engine
 
 from bot.config import Secret, Settings
 from bot.runtime import serve
+from bot.storage.database import make_engine
 from tests.fakes.fake_images import FakeImagesAPI
 from tests.fakes.fake_slack import FakeSlack
+from tests.postgres import postgres_server
 
 
 @pytest.fixture
@@ -87,3 +89,19 @@ async def eventually(check: Callable[[], bool], *, timeout: float = 10.0, what: 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         await asyncio.sleep(0.01)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_postgres(postgres_url: str) -> Iterator[str]:
+    """The session's server with empty tables for each test."""
+    engine = make_engine(postgres_url)
+    SQLModel.metadata.drop_all(engine)
+    SQLModel.metadata.create_all(engine)
+    engine.dispose()
+    yield postgres_url
