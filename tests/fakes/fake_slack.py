@@ -106,6 +106,7 @@ class FakeSlack:
         self.file_downloads: list[RecordedCall] = []
         self.acks: dict[str, Ack] = {}
         self.channels: dict[str, Channel] = {}
+        self.workspace_admins: set[str] = set()  # users.info says is_admin for these
         self.add_channel("C0GENERAL", name="general")
         self._hosted: dict[str, tuple[dict[str, Any], bytes]] = {}
         self._pending_uploads: dict[str, dict[str, Any]] = {}
@@ -509,9 +510,12 @@ class FakeSlack:
         return {"ok": True, "url": f"ws://127.0.0.1:{self._port}/socket-mode?ticket={uuid.uuid4().hex}"}
 
     def _postable(self, channel: str | None) -> str | None:
-        """The error chat.postMessage gives for `channel`, or None when the bot may post."""
+        """The error chat.postMessage gives for `channel`, or None when the bot may post.
+        A user id opens the app's direct-message conversation with that user."""
         if not channel:
             return "channel_not_found"
+        if channel.startswith(("U", "W")):
+            return None
         known = self.channels.get(channel)
         if known is None:
             return "channel_not_found"
@@ -606,7 +610,7 @@ class FakeSlack:
                 "team_id": self.team_id,
                 "name": user.lower(),
                 "real_name": user.title(),
-                "is_admin": False,
+                "is_admin": user in self.workspace_admins,
                 "is_owner": False,
                 "is_bot": user == self.bot_user_id,
                 "tz": "UTC",
