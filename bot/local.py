@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.config import Settings
-from bot.domain.jobs import ImageJob, JobResult, JobStatus, Place
+from bot.domain.jobs import ImageJob, JobResult, JobStatus, Place, PostedImage
 from bot.domain.people import Requester
 from bot.domain.requests import HelpWanted, parse_prompt
 from bot.errors import BotError
@@ -27,7 +27,7 @@ class FileReporter:
     async def progress(self, job: ImageJob, status: JobStatus) -> None:
         print(f"job {job.id}: {status.value}", file=sys.stderr)
 
-    async def deliver(self, job: ImageJob, result: JobResult) -> Sequence[str | None]:
+    async def deliver(self, job: ImageJob, result: JobResult) -> Sequence[PostedImage]:
         for image in result.images:
             provenance = image.provenance
             path = self._output
@@ -36,7 +36,7 @@ class FileReporter:
             path.write_bytes(image.data)  # the provider's bytes, untouched
             self.written.append(path)
             print(f"{path}: {provenance.model} · {provenance.size} · {provenance.quality} · sha256 {provenance.sha256}")
-        return [str(path) for path in self.written]
+        return [PostedImage(file_id=None, permalink=path.resolve().as_uri()) for path in self.written]
 
     async def user_paused(self, job: ImageJob, strikes: int) -> None:
         print(f"{job.requester.user_id} is paused for today after {strikes} blocked requests", file=sys.stderr)

@@ -29,6 +29,7 @@ METHOD_SCOPES = {
     "files.info": "files:read",
     "conversations.replies": "channels:history",
     "users.info": "users:read",
+    "views.publish": None,  # the Home tab needs no scope
 }
 
 
@@ -44,6 +45,8 @@ async def test_every_subscribed_event_is_acked(bot: RunningBot, slack: FakeSlack
     """An event without a listener gets no ack, and Slack delivers it again and again."""
     if subscription == "app_mention":
         payload = slack.app_mention_event("<@U0BOT> help")
+    elif subscription == "app_home_opened":
+        payload = slack.app_home_opened_event()
     else:
         payload = slack.message_event("hello there")
         payload["event"]["channel_type"] = {"message.channels": "channel", "message.groups": "group"}.get(

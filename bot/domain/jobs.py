@@ -88,6 +88,14 @@ class JobResult:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PostedImage:
+    """Where a delivered image lives: its file id and a link people can open."""
+
+    file_id: str | None
+    permalink: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class ModelChoice:
     """A model as the provider knows it (`call_name`: on Azure, the deployment), the model id
     shown to people, and the setting an admin changes when it goes away."""
@@ -112,8 +120,8 @@ class FileSource(Protocol):
 class JobReporter(Protocol):
     async def progress(self, job: ImageJob, status: JobStatus) -> None: ...
 
-    async def deliver(self, job: ImageJob, result: JobResult) -> Sequence[str | None]:
-        """Show the images; return where each one now lives (e.g. a Slack file id)."""
+    async def deliver(self, job: ImageJob, result: JobResult) -> Sequence[PostedImage]:
+        """Show the images; return where each one now lives."""
         ...
 
     async def failed(self, job: ImageJob, error: BotError | None, reference: str) -> None:
@@ -433,7 +441,8 @@ class ImageJobs:
             assert row.id is not None
             await self._images.complete(
                 row.id,
-                slack_file_id=location,
+                slack_file_id=location.file_id,
+                permalink=location.permalink,
                 sha256=image.provenance.sha256,
                 byte_size=len(image.data),
                 mime_type=image.mime_type,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bot.domain.jobs import JobStatus
@@ -11,6 +12,7 @@ from bot.domain.pricing import usd
 from bot.domain.provenance import ParentImage, Provenance
 from bot.domain.requests import USAGE, Prompt
 from bot.slack.mrkdwn import escape, shorten, slack_date
+from bot.storage.tables import ImageRow
 
 Block = dict[str, Any]
 
@@ -154,3 +156,34 @@ def workspace_message(usage: WorkspaceUsage) -> dict[str, Any]:
     ]
     lines += [f"• <@{user}>: {images} images, {usd(micros)}" for user, images, micros in usage.users_this_month[:20]]
     return message("\n".join(lines))
+
+
+def home_view(report: UsageReport, recent: Sequence[tuple[ImageRow, str]], *, user_id: str) -> dict[str, Any]:
+    """Usage first (what people come to check), then a gallery of their latest images."""
+    view_blocks: list[Block] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "Easel"}},
+        *usage_message(report, user_id=user_id, heading="Your usage")["blocks"],
+        {"type": "divider"},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "*Your latest images*"}},
+    ]
+    if not recent:
+        view_blocks.append(
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": "None yet: try `/imagine a lighthouse at dusk`."}],
+            }
+        )
+    for image, prompt in recent:
+        link = f"<{image.permalink}|open in its thread>" if image.permalink else ""
+        section: Block = {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": f"*#{image.number}* {escape(shorten(prompt, 150))}\n{link}"},
+        }
+        if image.slack_file_id and image.mime_type in ("image/png", "image/jpeg"):  # slack_file takes no WebP
+            section["accessory"] = {
+                "type": "image",
+                "slack_file": {"id": image.slack_file_id},
+                "alt_text": shorten(prompt, 200),
+            }
+        view_blocks.append(section)
+    return {"type": "home", "blocks": view_blocks}

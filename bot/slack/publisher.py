@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.domain.jobs import ImageJob, JobResult, JobStatus
+from bot.domain.jobs import ImageJob, JobResult, JobStatus, PostedImage
 from bot.errors import BotError
 from bot.slack import blocks, replies
 
@@ -42,9 +42,9 @@ class SlackThreadReporter:
     async def progress(self, job: ImageJob, status: JobStatus) -> None:
         await self._show_status(job, status)
 
-    async def deliver(self, job: ImageJob, result: JobResult) -> Sequence[str | None]:
+    async def deliver(self, job: ImageJob, result: JobResult) -> Sequence[PostedImage]:
         """Upload each image exactly as the model returned it, with its note underneath."""
-        file_ids: list[str | None] = []
+        posted: list[PostedImage] = []
         for image in result.images:
             provenance = image.provenance
             extension = EXTENSIONS.get(image.mime_type, "bin")
@@ -57,9 +57,9 @@ class SlackThreadReporter:
                 alt_txt=blocks.alt_text(provenance.prompt),
                 blocks=json.dumps(blocks.provenance_note(provenance, allowance=result.allowance)),
             )
-            uploaded = response.get("files") or []
-            file_ids.append(uploaded[0].get("id") if uploaded else None)
-        return file_ids
+            uploaded = (response.get("files") or [{}])[0]
+            posted.append(PostedImage(file_id=uploaded.get("id"), permalink=uploaded.get("permalink")))
+        return posted
 
     async def failed(self, job: ImageJob, error: BotError | None, reference: str) -> None:
         text = replies.for_error(error) if error is not None else replies.unexpected(reference)

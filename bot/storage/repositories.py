@@ -166,13 +166,21 @@ class ThreadImages(_Repository):
         raise RuntimeError(f"could not number images in thread {channel_id}/{thread_ts}")
 
     async def complete(
-        self, image_id: int, *, slack_file_id: str | None, sha256: str, byte_size: int, mime_type: str
+        self,
+        image_id: int,
+        *,
+        slack_file_id: str | None,
+        permalink: str | None,
+        sha256: str,
+        byte_size: int,
+        mime_type: str,
     ) -> None:
         def work(session: Session) -> None:
             row = session.get(ImageRow, image_id)
             if row is None:
                 raise LookupError(f"image {image_id} does not exist")
-            row.slack_file_id, row.sha256, row.byte_size, row.mime_type = slack_file_id, sha256, byte_size, mime_type
+            row.slack_file_id, row.permalink = slack_file_id, permalink
+            row.sha256, row.byte_size, row.mime_type = sha256, byte_size, mime_type
             session.add(row)
             session.commit()
 
@@ -265,6 +273,25 @@ class ThreadImages(_Repository):
             )
             found = {row.slack_file_id: row for row in session.exec(query)}
             return [found[file_id] for file_id in file_ids if file_id in found]
+
+        return await self._run(work)
+
+    async def recent_of(self, user_id: str, *, limit: int) -> list[tuple[ImageRow, str]]:
+        """A user's latest images Easel made, newest first, with their prompts."""
+
+        def work(session: Session) -> list[tuple[ImageRow, str]]:
+            query = (
+                select(ImageRow, JobRow.prompt)
+                .join(JobRow, col(JobRow.id) == col(ImageRow.job_id))
+                .where(
+                    ImageRow.user_id == user_id,
+                    ImageRow.origin == "generated",
+                    col(ImageRow.slack_file_id).is_not(None),
+                )
+                .order_by(col(ImageRow.created_at).desc(), col(ImageRow.id).desc())
+                .limit(limit)
+            )
+            return [(row, prompt) for row, prompt in session.exec(query)]
 
         return await self._run(work)
 

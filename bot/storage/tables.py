@@ -58,6 +58,7 @@ class ImageRow(SQLModel, table=True):
     job_id: int | None = Field(default=None, foreign_key="jobs.id", index=True)
     position: int = 1
     slack_file_id: str | None = Field(default=None, index=True)
+    permalink: str | None = None
     name: str | None = None
     sha256: str | None = None
     byte_size: int | None = None

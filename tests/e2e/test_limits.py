@@ -226,3 +226,20 @@ async def test_two_bot_processes_on_postgresql_share_one_allowance(
             await replica.wait()
     assert len(images.requests) == 5
     assert all("images today: 5 used of 5" in r["text"] for r in slack.responses)
+
+
+async def test_the_home_tab_shows_usage_and_recent_images(
+    limited: RunningBot, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    await slack.slash("a lighthouse --n 2")
+    await eventually(lambda: len(slack.files) == 2, what="two images")
+    ack = await slack.wait_for_ack(await slack.send_envelope("events_api", slack.app_home_opened_event()))
+    assert ack.latency < 3.0
+    await eventually(lambda: len(slack.views) == 1, what="the published home view")
+    published = slack.views[0]
+    assert published["user_id"] == "U0ALICE" and published["view"]["type"] == "home"
+    text = str(published["view"]["blocks"])
+    assert "images today: 2 of 3" in text and "a lighthouse" in text
+    accessories = [b["accessory"]["slack_file"]["id"] for b in published["view"]["blocks"] if "accessory" in b]
+    assert sorted(accessories) == sorted(slack.files), "each recent image is shown from its Slack file"
+    assert "open in its thread" in text

@@ -364,6 +364,10 @@ class FakeSlack:
             event["files"] = files
         return self._event_callback(event)
 
+    def app_home_opened_event(self, *, user: str = "U0ALICE", tab: str = "home") -> dict[str, Any]:
+        event = {"type": "app_home_opened", "user": user, "channel": "D0EASEL", "tab": tab, "event_ts": self._next_ts()}
+        return self._event_callback(event)
+
     def block_action(
         self,
         action_id: str,

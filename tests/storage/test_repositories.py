@@ -85,7 +85,9 @@ async def test_latest_number_and_file_lookups(engine: Engine) -> None:
     assert latest is not None and latest.slack_file_id == "FB", "an image not yet posted is not the latest"
 
     assert pending.id is not None and first.id is not None
-    await threads.complete(pending.id, slack_file_id="FC", sha256="0" * 64, byte_size=3, mime_type="image/png")
+    await threads.complete(
+        pending.id, slack_file_id="FC", permalink=None, sha256="0" * 64, byte_size=3, mime_type="image/png"
+    )
     await threads.add_parents(pending.id, [first.id])
     latest = await threads.latest("C1", "1.0")
     assert latest is not None and (latest.number, latest.slack_file_id) == (3, "FC")

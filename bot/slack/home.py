@@ -1,0 +1,26 @@
+"""The App Home tab: a person's usage against each limit and their latest images."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.domain.people import Requester
+from bot.slack import blocks
+from bot.wiring import Services
+
+RECENT_IMAGES = 12
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    @app.event("app_home_opened")
+    async def home_opened(event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
+        if event.get("tab") not in (None, "home"):
+            return  # the Messages tab
+        user = event["user"]
+        report = await services.limits.usage(Requester(body.get("team_id", ""), user), now=datetime.now(UTC))
+        recent = await services.threads.recent_of(user, limit=RECENT_IMAGES)
+        await client.views_publish(user_id=user, view=blocks.home_view(report, recent, user_id=user))
