@@ -25,6 +25,10 @@ class InputRejected(BotError):
         self.fragment = fragment
 
 
+class JobInterrupted(BotError):
+    """Easel stopped before the job finished; what was reserved for it was given back."""
+
+
 class NotInChannel(BotError):
     """Easel cannot post in the conversation the request came from."""
 

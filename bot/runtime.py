@@ -19,8 +19,6 @@ from bot.wiring import build_services
 
 logger = logging.getLogger(__name__)
 
-SHUTDOWN_GRACE_SECONDS = 30.0
-
 
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     """Serve until `stop` is set (SIGTERM or SIGINT when not given)."""
@@ -51,8 +49,9 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
                 logger.info("HTTP mode: listening on port %d at /slack/events", settings.port)
                 await stop.wait()
                 await runner.cleanup()
-            logger.info("stopping: letting jobs in flight finish (up to %.0fs)", SHUTDOWN_GRACE_SECONDS)
-            await services.jobs.drain(SHUTDOWN_GRACE_SECONDS)
+            grace = settings.shutdown_grace_seconds
+            logger.info("stopping: letting jobs in flight finish (up to %.0fs)", grace)
+            await services.jobs.drain(grace)
     finally:
         await services.close(grace_seconds=0)
 

@@ -24,7 +24,7 @@ from bot.domain.pricing import estimate_micros
 from bot.domain.provenance import ParentImage, Provenance
 from bot.domain.regions import region_mask
 from bot.domain.requests import Prompt
-from bot.errors import BotError, InputRejected, ModelBlocked, ModelRetired
+from bot.errors import BotError, InputRejected, JobInterrupted, ModelBlocked, ModelRetired
 from bot.providers.base import ImageCall, ImageProvider, ProviderResult, SourceImage
 from bot.storage.repositories import JobRepository, ThreadImages
 from bot.storage.tables import ImageRow, JobRow
@@ -235,9 +235,14 @@ class ImageJobs:
         return task
 
     async def drain(self, grace_seconds: float) -> None:
-        """Wait up to `grace_seconds` for jobs in flight (on shutdown)."""
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=grace_seconds)
+        """Wait up to `grace_seconds` for jobs in flight, then cancel the rest while Slack and
+        the database are still there to release their reservations and tell their users."""
+        if not self._tasks:
+            return
+        _, late = await asyncio.wait(set(self._tasks), timeout=grace_seconds)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
 
     async def run(self, job: ImageJob, reporter: JobReporter, files: FileSource | None = None) -> None:
         """The whole pipeline. Every outcome ends in the database and in front of the user."""
@@ -263,6 +268,10 @@ class ImageJobs:
             reference = _reference()
             logger.exception("job %s failed unexpectedly (reference %s)", job.id, reference)
             await self._fail(job, reporter, error=None, reference=reference)
+        except asyncio.CancelledError:
+            logger.warning("job %s cancelled (shutting down)", job.id)
+            await self._fail(job, reporter, error=JobInterrupted(), reference=_reference())
+            raise
 
     @asynccontextmanager
     async def _turn_in_thread(self, place: Place) -> AsyncIterator[None]:

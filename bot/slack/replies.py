@@ -7,6 +7,7 @@ from bot.domain.requests import USAGE
 from bot.errors import (
     BotError,
     InputRejected,
+    JobInterrupted,
     ModelBlocked,
     ModelRetired,
     NotInChannel,
@@ -26,6 +27,8 @@ def for_error(error: BotError) -> str:
             return f":warning: I can't use that: {error.problem}.\nUsage: `{USAGE}`"
         case NotInChannel():
             return invite_me()
+        case JobInterrupted():
+            return ":arrows_counterclockwise: Easel restarted before it could finish your image. Please ask again."
         case ModelBlocked():
             return (
                 ":no_entry: The request was blocked by the model's safety system; nothing was charged. "

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.config import Settings
-from bot.storage.tables import JobRow
+from bot.storage.tables import JobRow, LedgerRow
 from tests.conftest import RunningBot, eventually, start_bot, stop_bot
 from tests.fakes.fake_images import FakeImagesAPI, Fault
 from tests.fakes.fake_slack import FakeSlack
@@ -143,3 +143,18 @@ async def test_a_bug_gives_the_user_a_reference_that_is_in_the_log(
     logged = [r for r in caplog.records if reference in r.getMessage()]
     assert logged and logged[0].exc_info is not None, "the traceback goes to the log"
     assert "Traceback" not in reply
+
+
+async def test_jobs_still_running_at_shutdown_give_back_their_reservation(
+    settings: Settings, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    bot = await start_bot(dataclasses.replace(settings, shutdown_grace_seconds=0.2), slack)
+    images.latency = 5
+    await slack.slash("a slow lighthouse")
+    await eventually(lambda: len(images.requests) == 1, what="the model call")
+    await stop_bot(bot)
+
+    assert "Easel restarted before it could finish" in thread_texts(slack)[0]
+    assert job_statuses(bot) == [("failed", "JobInterrupted")]
+    with Session(bot.database()) as session:
+        assert [row.status for row in session.exec(select(LedgerRow))] == ["released"]
