@@ -1,0 +1,121 @@
+"""Block Kit builders and the words users read: pure functions, checked structurally."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.domain.jobs import JobStatus
+from bot.domain.people import Requester
+from bot.domain.provenance import ParentImage, Provenance
+from bot.domain.requests import ImageOptions, Prompt
+from bot.errors import (
+    BotError,
+    InputRejected,
+    JobInterrupted,
+    ModelBlocked,
+    ModelRetired,
+    NotInChannel,
+    ProviderAuthFailed,
+    ProviderRateLimited,
+    ProviderRejected,
+    ProviderTimeout,
+    ProviderUnavailable,
+)
+from bot.slack import blocks, replies
+
+ALICE = Requester("T1", "U1")
+WHEN = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+def provenance(**overrides: object) -> Provenance:
+    values: dict[str, object] = {
+        "requester": ALICE,
+        "model": "gpt-image-1-mini",
+        "prompt": "a lighthouse",
+        "size": "1024x1024",
+        "quality": "medium",
+        "output_format": "png",
+        "requested_at": WHEN,
+        "sha256": "0" * 64,
+        "position": 1,
+        "of": 1,
+    }
+    values.update(overrides)
+    return Provenance(**values)  # type: ignore[arg-type]
+
+
+def text_of(payload: object) -> str:
+    return json.dumps(payload, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("status", list(JobStatus))
+def test_the_request_message_shows_who_what_and_how_far(status: JobStatus) -> None:
+    prompt = Prompt("ping <!channel> & <http://evil|click>", ImageOptions(size="1024x1024", quality="high"))
+    message = blocks.request_message(ALICE, prompt, status, model="gpt-image-1-mini")
+    rendered = text_of(message)
+    assert message["text"] and "<@U1> asked" in rendered and status.value in rendered
+    assert "<!channel>" not in rendered and "&lt;!channel&gt;" in rendered, "a prompt cannot ping or forge links"
+    assert "gpt-image-1-mini" in rendered and "high" in rendered
+
+
+def test_the_note_names_requester_model_prompt_and_time() -> None:
+    rendered = text_of(blocks.provenance_note(provenance()))
+    for expected in ("<@U1>", "gpt-image-1-mini", "a lighthouse", "1024x1024", "medium", "<!date^1795"):
+        assert expected in rendered
+    assert "image 1 of" not in rendered
+
+
+def test_the_note_of_an_edit_names_its_parents_and_what_is_left() -> None:
+    note = provenance(
+        number=3,
+        position=2,
+        of=2,
+        region="a1,b2",
+        parents=(
+            ParentImage(number=1, user_id="U1", origin="generated"),
+            ParentImage(number=2, user_id="U2", origin="attached"),
+        ),
+    )
+    rendered = text_of(blocks.provenance_note(note, allowance="7 of 20 images left today"))
+    assert "Image #3" in rendered and "edited from #1, #2 (shared by <@U2>) by <@U1>" in rendered
+    assert "image 2 of 2" in rendered and "region a1,b2" in rendered and "7 of 20 images left today" in rendered
+
+
+def test_long_prompts_are_shortened_in_titles_and_notes() -> None:
+    prompt = "word " * 400
+    assert len(blocks.file_title(prompt)) <= blocks.TITLE_CHARS
+    assert len(blocks.alt_text(prompt)) <= blocks.ALT_TEXT_CHARS
+    assert "…" in text_of(blocks.provenance_note(provenance(prompt=prompt)))
+
+
+def test_help_names_every_option_and_the_grid() -> None:
+    rendered = blocks.help_message(default_size="1024x1024", default_quality="medium", quiet_prefix="//")["text"]
+    for expected in ("--size", "--quality", "--n", "--transparent", "--format", "--region", "a1,b2", "#2", "`//`"):
+        assert expected in rendered
+
+
+ERRORS: list[BotError] = [
+    InputRejected("the prompt is empty"),
+    NotInChannel("C1"),
+    JobInterrupted(),
+    ModelBlocked(),
+    ModelRetired("gpt-image-1-mini", setting="IMAGE_MODEL_FALLBACK"),
+    ProviderRateLimited(retry_after=30),
+    ProviderRateLimited(retry_after=None, quota_exhausted=True),
+    ProviderTimeout(300),
+    ProviderUnavailable(status=503),
+    ProviderAuthFailed(),
+    ProviderRejected(param="size", code="invalid_value"),
+]
+
+
+def test_every_error_has_its_own_plain_sentence() -> None:
+    sentences = [replies.for_error(error) for error in ERRORS]
+    assert len(set(sentences)) == len(sentences)
+    assert all("Error" not in sentence and "Traceback" not in sentence for sentence in sentences)
+    assert "IMAGE_MODEL_FALLBACK" in replies.for_error(ERRORS[4])
+    assert "30 seconds" in replies.for_error(ERRORS[5]) and "quota" in replies.for_error(ERRORS[6])
+    assert "`abc12345`" in replies.unexpected("abc12345")
