@@ -39,6 +39,19 @@ def signed(body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = N
     }
 
 
+async def wait_until_healthy(base: str) -> None:
+    """A replica is up once GET /healthz answers."""
+    async with aiohttp.ClientSession() as session:
+        for _ in range(600):
+            try:
+                async with session.get(f"{base}/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.05)
+    raise AssertionError(f"{base} never became healthy")
+
+
 @pytest.fixture
 async def http_bot(settings: Settings, slack: FakeSlack, images: FakeImagesAPI) -> AsyncIterator[str]:
     port = free_port()
@@ -48,14 +61,7 @@ async def http_bot(settings: Settings, slack: FakeSlack, images: FakeImagesAPI) 
     stop = asyncio.Event()
     task = asyncio.create_task(serve(http_settings, stop=stop))
     base = f"http://127.0.0.1:{port}"
-    async with aiohttp.ClientSession() as session:
-        for _ in range(500):
-            try:
-                async with session.get(f"{base}/healthz") as response:
-                    if response.status == 200:
-                        break
-            except aiohttp.ClientConnectionError:
-                await asyncio.sleep(0.01)
+    await wait_until_healthy(base)
     yield base
     stop.set()
     await asyncio.wait_for(task, timeout=15)

@@ -21,7 +21,7 @@ from bot.domain.pricing import cost_micros
 from bot.providers.base import Usage
 from bot.storage.tables import LedgerRow
 from tests.conftest import RunningBot, eventually, start_bot, stop_bot
-from tests.e2e.test_http_mode import SIGNING_SECRET, free_port, signed
+from tests.e2e.test_http_mode import SIGNING_SECRET, free_port, signed, wait_until_healthy
 from tests.fakes.fake_images import FakeImagesAPI, Fault
 from tests.fakes.fake_slack import FakeSlack
 
@@ -201,15 +201,9 @@ async def test_two_bot_processes_on_postgresql_share_one_allowance(
         for port in ports
     ]
     try:
+        for port in ports:
+            await wait_until_healthy(f"http://127.0.0.1:{port}")
         async with aiohttp.ClientSession() as session:
-            for port in ports:
-                for _ in range(600):
-                    try:
-                        async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                            if response.status == 200:
-                                break
-                    except aiohttp.ClientConnectionError:
-                        await asyncio.sleep(0.05)
 
             async def send(index: int) -> int:
                 body = urlencode(slack.slash_command(f"lighthouse {index}"))

@@ -22,6 +22,8 @@ from typing import Any
 from aiohttp import web
 from PIL import Image, ImageDraw
 
+from tests.fakes.loopback import LoopbackServer
+
 SIZES = {"1024x1024": (1024, 1024), "1536x1024": (1536, 1024), "1024x1536": (1024, 1536)}
 QUALITIES = {"low", "medium", "high", "auto"}
 FORMATS = {"png", "webp", "jpeg"}
@@ -90,8 +92,9 @@ def invalid(message: str, param: str | None, code: str = "invalid_value") -> Api
     return ApiError(400, {"error": error})
 
 
-class FakeImagesAPI:
+class FakeImagesAPI(LoopbackServer):
     def __init__(self, *, latency: float = 0.0, api_key: str = "sk-test", azure_api_key: str = "az-test") -> None:
+        super().__init__()
         self.latency = latency
         self.api_key = api_key
         self.azure_api_key = azure_api_key
@@ -101,42 +104,23 @@ class FakeImagesAPI:
         self.known_deployments: set[str] | None = None
         self.provenance_checks: list[ProvenanceCheck] = []
         self._faults: deque[Fault] = deque()
-        self._runner: web.AppRunner | None = None
-        self._port = 0
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        app = web.Application(client_max_size=200 * 1024 * 1024)
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/images/generations", self._openai_images)
         app.router.add_post("/v1/images/edits", self._openai_images)
         app.router.add_get("/v1/models/{model}", self._model)
         app.router.add_post("/v1/content_provenance_checks", self._provenance_check)
         app.router.add_post("/openai/deployments/{deployment}/images/{operation}", self._azure_images)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self._port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def __aenter__(self) -> FakeImagesAPI:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.stop()
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._port}/v1"
+        return f"{self.origin}/v1"
 
     @property
     def azure_endpoint(self) -> str:
-        return f"http://127.0.0.1:{self._port}"
+        return self.origin
 
     def inject(self, *faults: Fault) -> None:
         """Queue faults; each image request takes the next one."""

@@ -20,6 +20,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes.loopback import LoopbackServer
+
 SIGN_IN_PAGE = "<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in to Slack</body></html>"
 
 
@@ -82,7 +84,7 @@ _MIME_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
 APP_TOKEN_METHODS = {"apps.connections.open"}
 
 
-class FakeSlack:
+class FakeSlack(LoopbackServer):
     def __init__(
         self,
         *,
@@ -92,6 +94,7 @@ class FakeSlack:
         bot_user_id: str = "U0BOT",
         bot_id: str = "B0BOT",
     ) -> None:
+        super().__init__()
         self.bot_token = bot_token
         self.app_token = app_token
         self.team_id = team_id
@@ -118,40 +121,23 @@ class FakeSlack:
         self._connected = asyncio.Event()
         self._clock = itertools.count(1)
         self._ids = itertools.count(1)
-        self._runner: web.AppRunner | None = None
-        self._port = 0
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        app = web.Application(client_max_size=200 * 1024 * 1024)
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/api/{method}", self._web_api)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/files-pri/{key}/{name}", self._download)
         app.router.add_post("/response/{id}", self._response_url)
         app.router.add_get("/socket-mode", self._socket_mode)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self._port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
-    async def stop(self) -> None:
+    async def closing(self) -> None:
         for socket in self._sockets:
             await socket.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def __aenter__(self) -> FakeSlack:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.stop()
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._port}"
+        return self.origin
 
     @property
     def api_url(self) -> str:
