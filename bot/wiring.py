@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
-
 from bot.config import Settings
 from bot.domain.jobs import ImageJobs, ModelChoice
 from bot.domain.limits import LimitPolicy, Limits
@@ -13,7 +11,7 @@ from bot.domain.pricing import MICROS_PER_USD
 from bot.domain.requests import FORMATS, OptionDefaults
 from bot.providers.base import ImageProvider
 from bot.providers.factory import build_provider
-from bot.storage.database import make_engine
+from bot.storage.database import Database
 from bot.storage.repositories import EventLog, JobRepository, Ledger, ThreadImages
 
 
@@ -21,7 +19,7 @@ from bot.storage.repositories import EventLog, JobRepository, Ledger, ThreadImag
 class Services:
     settings: Settings
     provider: ImageProvider
-    engine: Engine
+    database: Database
     jobs: ImageJobs
     events: EventLog
     threads: ThreadImages
@@ -33,7 +31,7 @@ class Services:
         """Let jobs in flight finish (up to the grace period), then release connections."""
         await self.jobs.drain(grace_seconds)
         await self.provider.close()
-        self.engine.dispose()
+        self.database.close()
 
 
 def model_choices(settings: Settings) -> list[ModelChoice]:
@@ -64,24 +62,24 @@ def limit_policy(settings: Settings) -> LimitPolicy:
 
 def build_services(settings: Settings) -> Services:
     provider = build_provider(settings)
-    engine = make_engine(settings.database_url)
+    database = Database(settings.database_url)
     # Azure OpenAI does not return WebP.
     formats = tuple(f for f in FORMATS if not (settings.uses_azure and f == "webp"))
-    threads = ThreadImages(engine)
-    ledger = Ledger(engine)
+    threads = ThreadImages(database)
+    ledger = Ledger(database)
     limits = Limits(limit_policy(settings), ledger)
     return Services(
         settings=settings,
         provider=provider,
-        engine=engine,
+        database=database,
         jobs=ImageJobs(
             provider=provider,
-            repository=JobRepository(engine),
+            repository=JobRepository(database),
             images=threads,
             limits=limits,
             models=model_choices(settings),
         ),
-        events=EventLog(engine),
+        events=EventLog(database),
         threads=threads,
         limits=limits,
         ledger=ledger,

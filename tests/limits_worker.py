@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 
 from bot.domain.limits import LimitPolicy, LimitReached, Limits
 from bot.domain.people import Requester
-from bot.storage.database import make_engine
+from bot.storage.database import Database
 from bot.storage.repositories import Ledger
 
 
 async def race(url: str, attempts: int, allowance: int) -> int:
     policy = LimitPolicy(images_per_day=allowance, concurrent_jobs=1000, requests_per_minute=1000)
-    limits = Limits(policy, Ledger(make_engine(url)))
+    limits = Limits(policy, Ledger(Database(url, threads=8)))
     now = datetime.now(UTC)
 
     async def attempt() -> bool:

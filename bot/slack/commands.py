@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -14,6 +15,10 @@ from bot.errors import BotError, InputRejected
 from bot.slack import account, blocks, replies
 from bot.slack.intake import start_job
 from bot.wiring import Services
+
+# Bolt sends an ack when its poller, which looks every 10 ms, sees it; yielding that long
+# before the post-ack work lets a burst of commands be acked before any of them is worked on.
+ACK_FLUSH_SECONDS = 0.015
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -46,6 +51,7 @@ def register(app: AsyncApp, services: Services) -> None:
             )
             return
         await ack()
+        await asyncio.sleep(ACK_FLUSH_SECONDS)
         try:
             await start_job(client, services, requester=requester, prompt=parsed, channel=command["channel_id"])
         except BotError as error:

@@ -3,16 +3,16 @@ the event loop never waits on the database."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from sqlalchemy import Engine, func, text
+from sqlalchemy import func, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
+from bot.storage.database import Database
 from bot.storage.tables import (
     BotSetting,
     ImageParent,
@@ -29,15 +29,8 @@ NUMBERING_ATTEMPTS = 8
 
 
 class _Repository:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-
-    async def _run(self, work: Callable[[Session], T]) -> T:
-        def in_session() -> T:
-            with Session(self._engine, expire_on_commit=False) as session:
-                return work(session)
-
-        return await asyncio.to_thread(in_session)
+    def __init__(self, database: Database) -> None:
+        self._run = database.run
 
 
 class JobRepository(_Repository):

@@ -24,7 +24,7 @@ from bot.domain.limits import (
 from bot.domain.people import Requester
 from bot.domain.pricing import MICROS_PER_USD, cost_micros
 from bot.providers.base import Usage
-from bot.storage.database import make_engine
+from bot.storage.database import Database
 from bot.storage.repositories import Ledger
 
 ALICE = Requester("T1", "U1")
@@ -41,7 +41,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def limits_on(url: str, **policy: object) -> Limits:
-    return Limits(LimitPolicy(**policy), Ledger(make_engine(url)))  # type: ignore[arg-type]
+    return Limits(LimitPolicy(**policy), Ledger(Database(url)))  # type: ignore[arg-type]
 
 
 async def reserve(

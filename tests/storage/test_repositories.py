@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
 
-from bot.storage.database import make_engine
+from bot.storage.database import Database
 from bot.storage.repositories import Attachment, EventLog, JobRepository, ThreadImages
 from bot.storage.tables import JobRow
 
@@ -17,8 +16,8 @@ NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    return make_engine(f"sqlite:///{tmp_path / 'easel.db'}")
+def database(tmp_path: Path) -> Database:
+    return Database(f"sqlite:///{tmp_path / 'easel.db'}")
 
 
 def new_job() -> JobRow:
@@ -37,8 +36,8 @@ def new_job() -> JobRow:
     )
 
 
-async def test_a_job_is_stored_updated_and_finished(engine: Engine) -> None:
-    jobs = JobRepository(engine)
+async def test_a_job_is_stored_updated_and_finished(database: Database) -> None:
+    jobs = JobRepository(database)
     job = await jobs.add(new_job())
     assert job.id is not None
 
@@ -51,13 +50,13 @@ async def test_a_job_is_stored_updated_and_finished(engine: Engine) -> None:
     assert stored.finished_at is not None
 
 
-async def test_updating_a_missing_job_is_an_error(engine: Engine) -> None:
+async def test_updating_a_missing_job_is_an_error(database: Database) -> None:
     with pytest.raises(LookupError):
-        await JobRepository(engine).update(404, status="done")
+        await JobRepository(database).update(404, status="done")
 
 
-async def test_thread_images_get_unique_numbers_under_concurrency(engine: Engine) -> None:
-    threads, jobs = ThreadImages(engine), JobRepository(engine)
+async def test_thread_images_get_unique_numbers_under_concurrency(database: Database) -> None:
+    threads, jobs = ThreadImages(database), JobRepository(database)
     job = await jobs.add(new_job())
     assert job.id is not None
     attached = [
@@ -70,8 +69,8 @@ async def test_thread_images_get_unique_numbers_under_concurrency(engine: Engine
     assert numbers == list(range(1, 13))
 
 
-async def test_latest_number_and_file_lookups(engine: Engine) -> None:
-    threads, jobs = ThreadImages(engine), JobRepository(engine)
+async def test_latest_number_and_file_lookups(database: Database) -> None:
+    threads, jobs = ThreadImages(database), JobRepository(database)
     job = await jobs.add(new_job())
     assert job.id is not None
     first, _ = await threads.record_attachments(
@@ -99,16 +98,16 @@ async def test_latest_number_and_file_lookups(engine: Engine) -> None:
     assert await threads.knows_thread("C1", "1.0") and not await threads.knows_thread("C1", "2.0")
 
 
-async def test_recording_an_attachment_twice_keeps_its_number(engine: Engine) -> None:
-    threads = ThreadImages(engine)
+async def test_recording_an_attachment_twice_keeps_its_number(database: Database) -> None:
+    threads = ThreadImages(database)
     attachment = Attachment(file_id="FA", name="a.png", user_id="U2")
     (once,) = await threads.record_attachments("C1", "1.0", [attachment], at=NOW)
     (again,) = await threads.record_attachments("C1", "1.0", [attachment], at=NOW)
     assert once.number == again.number == 1
 
 
-async def test_released_numbers_are_reused(engine: Engine) -> None:
-    threads, jobs = ThreadImages(engine), JobRepository(engine)
+async def test_released_numbers_are_reused(database: Database) -> None:
+    threads, jobs = ThreadImages(database), JobRepository(database)
     job = await jobs.add(new_job())
     assert job.id is not None
     rows = await threads.reserve("C1", "1.0", job_id=job.id, user_id="U1", count=2, at=NOW)
@@ -117,8 +116,8 @@ async def test_released_numbers_are_reused(engine: Engine) -> None:
     assert again.number == 1
 
 
-async def test_an_event_id_is_delivered_once_even_when_racing(engine: Engine) -> None:
-    events = EventLog(engine)
+async def test_an_event_id_is_delivered_once_even_when_racing(database: Database) -> None:
+    events = EventLog(database)
     first = await asyncio.gather(*(events.first_delivery("Ev1") for _ in range(8)))
     assert sorted(first) == [False] * 7 + [True]
     assert await events.first_delivery("Ev2") is True
@@ -127,9 +126,9 @@ async def test_an_event_id_is_delivered_once_even_when_racing(engine: Engine) ->
 
 async def test_jobs_survive_a_restart(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'easel.db'}"
-    first = make_engine(url)
+    first = Database(url)
     job = await JobRepository(first).add(new_job())
-    first.dispose()
+    first.close()
     assert job.id is not None
-    stored = await JobRepository(make_engine(url)).get(job.id)  # create_all must not wipe the file
+    stored = await JobRepository(Database(url)).get(job.id)  # create_all must not wipe the file
     assert stored is not None and stored.prompt == "a lighthouse"
