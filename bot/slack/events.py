@@ -55,8 +55,6 @@ def register(app: AsyncApp, services: Services) -> None:
     ) -> None:
         if event.get("bot_id") or event.get("subtype") not in _PERSON_SUBTYPES or not event.get("user"):
             return
-        if not await services.events.first_delivery(body.get("event_id")):
-            return
         await _on_person_message(event, body, client, services, bot_user_id=context.bot_user_id or "")
 
 
@@ -72,6 +70,8 @@ async def _on_person_message(
     known_thread = thread_ts is not None and await services.threads.knows_thread(channel, thread_ts)
     if not mentioned and not known_thread:
         return
+    if not await services.events.first_delivery(body.get("event_id")):
+        return  # Slack delivered this event again (a retry): it was handled the first time
     home = thread_ts or event["ts"]
     shared = event.get("files") or []
     files = [f for f in shared if _looks_like_an_image(f)]
