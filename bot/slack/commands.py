@@ -30,8 +30,8 @@ def register(app: AsyncApp, services: Services) -> None:
         try:
             account_command = parse_account_command(text)
             parsed = None if account_command else parse_prompt(text, services.option_defaults)
-            if isinstance(parsed, Prompt) and parsed.region is not None:
-                raise InputRejected("`--region` is for edits: reply in an image's thread with it")
+            if isinstance(parsed, Prompt) and (parsed.region is not None or parsed.version is not None):
+                raise InputRejected("`--region` and `#N` are for edits: reply in an image's thread with them")
         except InputRejected as error:
             await ack(response_type="ephemeral", **blocks.message(replies.for_error(error)))
             return

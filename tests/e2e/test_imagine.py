@@ -98,6 +98,15 @@ async def test_bad_option_is_refused_in_the_ack_and_nothing_is_generated(
     assert images.requests == [] and slack.calls_to("chat.postMessage") == []
 
 
+async def test_edit_only_options_are_refused_for_a_new_image(
+    bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    for text in ("a lighthouse --region left", "#2 a lighthouse"):
+        ack = await slack.slash(text)
+        assert ack.payload is not None and "are for edits" in ack.payload["text"]
+    assert images.requests == []
+
+
 async def test_unknown_flag_is_quoted(bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI) -> None:
     ack = await slack.slash("a lighthouse --style noir")
     assert ack.payload is not None and "`--style`" in ack.payload["text"]
