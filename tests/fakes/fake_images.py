@@ -22,6 +22,7 @@ from typing import Any
 from aiohttp import web
 from PIL import Image, ImageDraw
 
+from tests.fakes.c2pa_signing import sign, tamper
 from tests.fakes.loopback import LoopbackServer
 
 SIZES = {"1024x1024": (1024, 1024), "1536x1024": (1536, 1024), "1024x1536": (1024, 1536)}
@@ -103,6 +104,8 @@ class FakeImagesAPI(LoopbackServer):
         self.retired_models: set[str] = set()
         self.known_deployments: set[str] | None = None
         self.provenance_checks: list[ProvenanceCheck] = []
+        self.sign_outputs = True  # every output carries a C2PA manifest, as OpenAI's do
+        self.tamper_outputs = False  # flip a byte after signing: the manifest no longer validates
         self._faults: deque[Fault] = deque()
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -195,7 +198,7 @@ class FakeImagesAPI(LoopbackServer):
             if params["stream"]:
                 return await self._stream(request, record, params, kind=kind, cut=fault is not None)
             await asyncio.sleep(self.latency)
-            images = [self._render(params, files, index) for index in range(params["n"])]
+            images = [self._finish(self._render(params, files, index), params, model) for index in range(params["n"])]
             body = {
                 "created": int(time.time()),
                 "data": [{"b64_json": base64.b64encode(data).decode()} for data in images],
@@ -237,7 +240,7 @@ class FakeImagesAPI(LoopbackServer):
             await _send_event(response, f"{prefix}.partial_image", {**event, **common})
         await asyncio.sleep(self.latency / (partials + 1))
         if not cut:
-            data = self._render(params, record.files, 0)
+            data = self._finish(self._render(params, record.files, 0), params, str(record.fields.get("model")))
             self.outputs.append(data)
             event = {"type": f"{prefix}.completed", "b64_json": _b64(data), "usage": _usage(params, record.files)}
             await _send_event(response, f"{prefix}.completed", {**event, **common})
@@ -309,6 +312,12 @@ class FakeImagesAPI(LoopbackServer):
                     }
                 },
             )
+
+    def _finish(self, data: bytes, params: dict[str, Any], model: str) -> bytes:
+        """Sign (and, if asked, spoil) an output the way the real service's would be."""
+        if self.sign_outputs:
+            data = sign(data, f"image/{params['output_format']}", model=model)
+        return tamper(data) if self.tamper_outputs else data
 
     def _render(self, params: dict[str, Any], files: list[RecordedFile], index: int, *, partial: bool = False) -> bytes:
         """A cheap but real image: a colour from the prompt, or the first input image, tinted."""

@@ -1,0 +1,79 @@
+"""C2PA content credentials: is there a manifest, who signed it, and does it still hold?
+
+Read locally with c2pa-python (synchronous native code: callers run it in a thread). A
+manifest is never claimed unless the reader found one.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import c2pa
+
+logger = logging.getLogger(__name__)
+
+State = Literal["valid", "trusted", "invalid", "absent", "unreadable"]
+# IPTC's term for media made by a generative model, as C2PA actions record it.
+AI_SOURCE_TYPES = ("trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContentCredentials:
+    state: State
+    issuer: str | None = None  # who signed the manifest (its certificate's organisation)
+    generator: str | None = None  # the claim generator, e.g. "OpenAI Images"
+    ai_generated: bool = False  # the manifest says a generative model made the content
+
+    @property
+    def present(self) -> bool:
+        return self.state not in ("absent", "unreadable")
+
+    def describe(self) -> str:
+        """The few words a note shows: "signed by OpenAI, valid"."""
+        if self.state == "absent":
+            return "no manifest"
+        if self.state == "unreadable":
+            return "could not be checked"
+        signer = f"signed by {self.issuer}, " if self.issuer else ""
+        return signer + {"valid": "valid", "trusted": "valid and trusted", "invalid": "INVALID (altered)"}[self.state]
+
+
+def read_credentials(data: bytes, mime_type: str) -> ContentCredentials:
+    """The C2PA state of `data`; never raises (a checker failure is reported as such)."""
+    try:
+        reader = c2pa.Reader.try_create(mime_type, io.BytesIO(data))
+    except c2pa.C2paError as error:
+        return _broken(error)
+    if reader is None:
+        return ContentCredentials(state="absent")
+    try:
+        with reader:
+            report: dict[str, Any] = json.loads(reader.json())
+    except (c2pa.C2paError, ValueError) as error:
+        return _broken(error)
+    return _summarise(report)
+
+
+def _broken(error: Exception) -> ContentCredentials:
+    """A manifest that cannot even be parsed (e.g. a flipped byte in it) is invalid."""
+    logger.info("C2PA manifest could not be read: %s", type(error).__name__)
+    return ContentCredentials(state="invalid")
+
+
+def _summarise(report: dict[str, Any]) -> ContentCredentials:
+    validation = str(report.get("validation_state") or "").lower()
+    state: State = "trusted" if validation == "trusted" else "valid" if validation == "valid" else "invalid"
+    manifest = (report.get("manifests") or {}).get(report.get("active_manifest") or "", {})
+    signature = manifest.get("signature_info") or {}
+    generator_info = manifest.get("claim_generator_info") or [{}]
+    generator = generator_info[0].get("name") if isinstance(generator_info, list) and generator_info else None
+    return ContentCredentials(
+        state=state,
+        issuer=signature.get("issuer") or signature.get("common_name"),
+        generator=generator or manifest.get("claim_generator"),
+        ai_generated=any(source in json.dumps(manifest.get("assertions", [])) for source in AI_SOURCE_TYPES),
+    )
