@@ -19,6 +19,16 @@ logger = logging.getLogger(__name__)
 State = Literal["valid", "trusted", "invalid", "absent", "unreadable"]
 # IPTC's term for media made by a generative model, as C2PA actions record it.
 AI_SOURCE_TYPES = ("trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia")
+READABLE = {
+    "image/png",
+    "image/jpeg",
+    "image/webp",
+    "image/heic",
+    "image/heif",
+    "image/gif",
+    "image/tiff",
+    "image/avif",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,6 +54,8 @@ class ContentCredentials:
 
 def read_credentials(data: bytes, mime_type: str) -> ContentCredentials:
     """The C2PA state of `data`; never raises (a checker failure is reported as such)."""
+    if mime_type not in READABLE:
+        return ContentCredentials(state="unreadable")
     try:
         reader = c2pa.Reader.try_create(mime_type, io.BytesIO(data))
     except c2pa.C2paError as error:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import mimetypes
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol
 
+from bot.domain.credentials import ContentCredentials, read_credentials
 from bot.domain.imaging import InputImage, closest_size, fit_mask, has_transparency, pixel_size, prepare_input
 from bot.domain.limits import Limits, Reservation
 from bot.domain.people import Requester
@@ -138,6 +140,7 @@ class _Sources:
     images: tuple[InputImage, ...]
     mask: bytes | None
     parents: tuple[ImageRow, ...]
+    credentials: tuple[ContentCredentials, ...]  # of each parent as downloaded
 
 
 class ImageJobs:
@@ -324,7 +327,16 @@ class ImageJobs:
         elif mask_file is not None:
             original = await asyncio.to_thread(pixel_size, images[0][1].data)
             mask = await asyncio.to_thread(fit_mask, mask_file.name, mask_file.data, first.size, original_size=original)
-        return _Sources(images=tuple(prepared), mask=mask, parents=tuple(row for row, _ in images))
+        credentials = [
+            await asyncio.to_thread(read_credentials, download.data, _shared_type(download, image))
+            for (_, download), image in zip(images, prepared, strict=True)
+        ]
+        return _Sources(
+            images=tuple(prepared),
+            mask=mask,
+            parents=tuple(row for row, _ in images),
+            credentials=tuple(credentials),
+        )
 
     async def _prepare(self, row: ImageRow, download: DownloadedFile) -> InputImage:
         try:
@@ -416,6 +428,10 @@ class ImageJobs:
             at=self._clock(),
         )
         parents = sources.parents if sources else ()
+        parent_credentials = sources.credentials if sources else ()
+        output_credentials = [
+            await asyncio.to_thread(read_credentials, image.data, image.mime_type) for image in result.images
+        ]
         finished = tuple(
             FinishedImage(
                 data=image.data,
@@ -433,13 +449,19 @@ class ImageJobs:
                     of=len(result.images),
                     number=row.number if place.thread else None,
                     parents=tuple(
-                        ParentImage(number=parent.number, user_id=parent.user_id, origin=parent.origin)
-                        for parent in parents
+                        ParentImage(
+                            number=parent.number,
+                            user_id=parent.user_id,
+                            origin=parent.origin,
+                            ai_provenance=credentials.ai_generated and credentials.state != "invalid",
+                        )
+                        for parent, credentials in zip(parents, parent_credentials, strict=True)
                     ),
                     region=job.prompt.region.label if job.prompt.region else None,
+                    credentials=credentials,
                 ),
             )
-            for image, row in zip(result.images, rows, strict=True)
+            for image, row, credentials in zip(result.images, rows, output_credentials, strict=True)
         )
         try:
             locations = await reporter.deliver(job, JobResult(images=finished, model=result.model, allowance=allowance))
@@ -455,6 +477,7 @@ class ImageJobs:
                 sha256=image.provenance.sha256,
                 byte_size=len(image.data),
                 mime_type=image.mime_type,
+                c2pa=image.provenance.credentials.describe() if image.provenance.credentials else None,
             )
             await self._images.add_parents(row.id, [parent.id for parent in parents if parent.id is not None])
 
@@ -489,6 +512,13 @@ def _pick_mask(downloads: list[tuple[ImageRow, DownloadedFile]]) -> DownloadedFi
         return named[0]
     transparent = [d for d in later if d.name.lower().endswith(".png") and has_transparency(d.data)]
     return transparent[0] if transparent else None
+
+
+def _shared_type(download: DownloadedFile, prepared: InputImage) -> str:
+    """The MIME type of the file as it was shared (before any conversion)."""
+    if not prepared.converted:
+        return prepared.mime_type
+    return mimetypes.guess_type(download.name)[0] or "application/octet-stream"
 
 
 def _reference() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.domain.credentials import ContentCredentials
 from bot.domain.people import Requester
 
 
@@ -15,6 +16,7 @@ class ParentImage:
     number: int
     user_id: str
     origin: str  # "generated" | "attached"
+    ai_provenance: bool = False  # its own C2PA manifest says a generative model made it
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,3 +34,4 @@ class Provenance:
     number: int | None = None  # the image's number in its thread
     parents: tuple[ParentImage, ...] = ()
     region: str | None = None
+    credentials: ContentCredentials | None = None  # of the bytes as posted

@@ -74,15 +74,18 @@ def provenance_note(provenance: Provenance, *, allowance: str | None = None) -> 
         f"*Model:* `{provenance.model}` · {provenance.size} · {provenance.quality} quality · "
         f"{provenance.output_format.upper()}",
     ]
+    if provenance.credentials is not None:
+        lines.append(f"*C2PA:* {provenance.credentials.describe()}")
     if allowance:
         lines.append(f"<@{provenance.requester.user_id}>: {allowance}")
     return [{"type": "context", "elements": [{"type": "mrkdwn", "text": line} for line in lines]}]
 
 
 def _parent_label(parent: ParentImage) -> str:
-    if parent.origin == "attached":
-        return f"#{parent.number} (shared by <@{parent.user_id}>)"
-    return f"#{parent.number}"
+    details = [f"shared by <@{parent.user_id}>"] if parent.origin == "attached" else []
+    if parent.origin == "attached" and parent.ai_provenance:
+        details.append("it already carried AI provenance")
+    return f"#{parent.number} ({', '.join(details)})" if details else f"#{parent.number}"
 
 
 def strikes_alert(requester: Requester, *, strikes: int, channel: str) -> str:

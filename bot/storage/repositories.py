@@ -167,13 +167,14 @@ class ThreadImages(_Repository):
         sha256: str,
         byte_size: int,
         mime_type: str,
+        c2pa: str | None = None,
     ) -> None:
         def work(session: Session) -> None:
             row = session.get(ImageRow, image_id)
             if row is None:
                 raise LookupError(f"image {image_id} does not exist")
             row.slack_file_id, row.permalink = slack_file_id, permalink
-            row.sha256, row.byte_size, row.mime_type = sha256, byte_size, mime_type
+            row.sha256, row.byte_size, row.mime_type, row.c2pa = sha256, byte_size, mime_type, c2pa
             session.add(row)
             session.commit()
 

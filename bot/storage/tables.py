@@ -63,6 +63,7 @@ class ImageRow(SQLModel, table=True):
     sha256: str | None = None
     byte_size: int | None = None
     mime_type: str | None = None
+    c2pa: str | None = None  # the C2PA check of the bytes as posted, e.g. "signed by OpenAI, valid"
     usable: bool = True  # False once the file turned out to be unreadable: never "the latest"
     created_at: datetime
 

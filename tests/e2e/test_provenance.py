@@ -1,0 +1,101 @@
+"""Provenance as posted: the exact bytes, their C2PA state checked for real (valid, altered,
+missing), inputs that already carried AI provenance, and a three-step lineage."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+from PIL import Image
+from sqlmodel import Session, select
+
+from bot.storage.tables import ImageParent, ImageRow, JobRow
+from tests.conftest import RunningBot, eventually
+from tests.fakes.c2pa_signing import sign
+from tests.fakes.fake_images import FakeImagesAPI
+from tests.fakes.fake_slack import FakeSlack
+
+
+def note(slack: FakeSlack, index: int = -1) -> str:
+    blocks = list(slack.files.values())[index].blocks or []
+    return " ".join(element["text"] for block in blocks for element in block.get("elements", []))
+
+
+async def first_image(slack: FakeSlack) -> str:
+    await slack.slash("a lighthouse at dusk")
+    await eventually(lambda: len(slack.files) == 1, what="the image")
+    return slack.messages[0].ts
+
+
+async def test_a_signed_output_is_posted_untouched_and_reported_valid(
+    bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    await first_image(slack)
+    uploaded = next(iter(slack.files.values()))
+    assert hashlib.sha256(uploaded.content).digest() == hashlib.sha256(images.outputs[0]).digest()
+    assert "C2PA:* signed by OpenAI (test), valid" in note(slack)
+    await eventually(lambda: "done" in str(slack.messages[0].blocks), what="done")
+    with Session(bot.database()) as session:
+        row = session.exec(select(ImageRow)).one()
+    assert row.c2pa == "signed by OpenAI (test), valid"
+    assert row.sha256 == hashlib.sha256(uploaded.content).hexdigest()
+
+
+async def test_an_altered_output_is_reported_invalid(bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI) -> None:
+    images.tamper_outputs = True
+    await first_image(slack)
+    assert "INVALID (altered)" in note(slack)
+
+
+async def test_an_output_without_a_manifest_claims_none(
+    bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    images.sign_outputs = False
+    await first_image(slack)
+    assert "C2PA:* no manifest" in note(slack) and "signed by" not in note(slack)
+
+
+async def test_an_input_that_carried_ai_provenance_is_named(
+    bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    thread = await first_image(slack)
+    buffer = io.BytesIO()
+    Image.new("RGB", (512, 512), (5, 6, 7)).save(buffer, "PNG")
+    earlier_ai_image = sign(buffer.getvalue(), "image/png", model="some-model")
+    plain = buffer.getvalue()
+    for name, data in (("ai.png", earlier_ai_image), ("photo.png", plain)):
+        file = slack.host_file(data, name=name, mimetype="image/png", channel="C0GENERAL")
+        uploads = len(slack.files)
+        await slack.say("make it foggy", thread_ts=thread, files=[file])
+        await eventually(lambda n=uploads: len(slack.files) == n + 1, what=f"the edit of {name}")  # type: ignore[misc]
+    assert "it already carried AI provenance" in note(slack, 1)
+    assert "AI provenance" not in note(slack, 2)
+
+
+async def test_a_three_step_chain_keeps_people_and_parents(
+    bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    thread = await first_image(slack)
+    for step, person in enumerate(("U0BOB", "U0CAROL"), start=2):
+        await slack.say(f"step {step}", user=person, thread_ts=thread)
+        await eventually(lambda n=step: len(slack.files) == n, what=f"image {step}")  # type: ignore[misc]
+    await eventually(lambda: str(slack.messages[0].blocks).count("done") >= 1, what="done")
+
+    def chain() -> list[tuple[int, str, str, list[int]]]:
+        with Session(bot.database()) as session:
+            rows = session.exec(select(ImageRow).order_by(ImageRow.number)).all()  # type: ignore[arg-type]
+            result = []
+            for row in rows:
+                job = session.get(JobRow, row.job_id)
+                parents = session.exec(select(ImageParent).where(ImageParent.image_id == row.id)).all()
+                numbers = [p.number for p in (session.get(ImageRow, link.parent_id) for link in parents) if p]
+                result.append((row.number, row.user_id, job.prompt if job else "", numbers))
+            return result
+
+    await eventually(lambda: len(chain()) == 3 and chain()[2][3] == [2], what="the recorded chain")
+    assert chain() == [
+        (1, "U0ALICE", "a lighthouse at dusk", []),
+        (2, "U0BOB", "step 2", [1]),
+        (3, "U0CAROL", "step 3", [2]),
+    ]
+    assert "edited from #2 by <@U0CAROL>" in note(slack)
