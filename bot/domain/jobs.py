@@ -22,7 +22,7 @@ from bot.domain.credentials import ContentCredentials, read_credentials
 from bot.domain.imaging import InputImage, closest_size, fit_mask, has_transparency, pixel_size, prepare_input
 from bot.domain.limits import Limits, Reservation
 from bot.domain.people import Requester
-from bot.domain.pricing import estimate_micros
+from bot.domain.pricing import cost_micros, estimate_micros
 from bot.domain.provenance import ParentImage, Provenance
 from bot.domain.regions import region_mask
 from bot.domain.requests import Prompt
@@ -87,6 +87,7 @@ class JobResult:
     images: tuple[FinishedImage, ...]
     model: str
     allowance: str | None = None  # what the requester has left, e.g. "7 of 20 images left today"
+    cost_micros: int | None = None  # what the request cost, from the provider's usage
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -454,6 +455,7 @@ class ImageJobs:
                             user_id=parent.user_id,
                             origin=parent.origin,
                             ai_provenance=credentials.ai_generated and credentials.state != "invalid",
+                            permalink=parent.permalink,
                         )
                         for parent, credentials in zip(parents, parent_credentials, strict=True)
                     ),
@@ -464,7 +466,9 @@ class ImageJobs:
             for image, row, credentials in zip(result.images, rows, output_credentials, strict=True)
         )
         try:
-            locations = await reporter.deliver(job, JobResult(images=finished, model=result.model, allowance=allowance))
+            cost = cost_micros(result.model, result.usage) if result.usage else None
+            outcome = JobResult(images=finished, model=result.model, allowance=allowance, cost_micros=cost)
+            locations = await reporter.deliver(job, outcome)
         except BaseException:
             await self._images.release([row.id for row in rows if row.id is not None])
             raise

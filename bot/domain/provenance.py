@@ -17,6 +17,7 @@ class ParentImage:
     user_id: str
     origin: str  # "generated" | "attached"
     ai_provenance: bool = False  # its own C2PA manifest says a generative model made it
+    permalink: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -56,7 +56,9 @@ def request_message(
     }
 
 
-def provenance_note(provenance: Provenance, *, allowance: str | None = None) -> list[Block]:
+def provenance_note(
+    provenance: Provenance, *, allowance: str | None = None, cost_micros: int | None = None
+) -> list[Block]:
     """The context block under each image: who, what, which model, how, when."""
     counter = f" · image {provenance.position} of {provenance.of}" if provenance.of > 1 else ""
     title = f"*Image #{provenance.number}* · " if provenance.number is not None else ""
@@ -76,8 +78,11 @@ def provenance_note(provenance: Provenance, *, allowance: str | None = None) -> 
     ]
     if provenance.credentials is not None:
         lines.append(f"*C2PA:* {provenance.credentials.describe()}")
+    spend = [f"cost {usd(cost_micros)}" + (" for all images" if provenance.of > 1 else "")] if cost_micros else []
     if allowance:
-        lines.append(f"<@{provenance.requester.user_id}>: {allowance}")
+        spend.append(f"<@{provenance.requester.user_id}>: {allowance}")
+    if spend:
+        lines.append(" · ".join(spend))
     return [{"type": "context", "elements": [{"type": "mrkdwn", "text": line} for line in lines]}]
 
 
@@ -85,7 +90,8 @@ def _parent_label(parent: ParentImage) -> str:
     details = [f"shared by <@{parent.user_id}>"] if parent.origin == "attached" else []
     if parent.origin == "attached" and parent.ai_provenance:
         details.append("it already carried AI provenance")
-    return f"#{parent.number} ({', '.join(details)})" if details else f"#{parent.number}"
+    label = f"<{parent.permalink}|#{parent.number}>" if parent.permalink else f"#{parent.number}"
+    return f"{label} ({', '.join(details)})" if details else label
 
 
 def strikes_alert(requester: Requester, *, strikes: int, channel: str) -> str:

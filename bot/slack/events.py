@@ -84,7 +84,12 @@ async def _on_person_message(
         await services.threads.record_attachments(
             channel,
             home,
-            [Attachment(file_id=f["id"], name=f.get("name") or f["id"], user_id=event["user"]) for f in files],
+            [
+                Attachment(
+                    file_id=f["id"], name=f.get("name") or f["id"], user_id=event["user"], permalink=f.get("permalink")
+                )
+                for f in files
+            ],
             at=datetime.now(UTC),
         )
     elif mentioned and thread_ts is not None and not known_thread:
@@ -154,7 +159,9 @@ async def _backfill(client: AsyncWebClient, services: Services, channel: str, th
         return
     messages: list[dict[str, Any]] = history.get("messages") or []
     attachments = [
-        Attachment(file_id=f["id"], name=f.get("name") or f["id"], user_id=m.get("user", ""))
+        Attachment(
+            file_id=f["id"], name=f.get("name") or f["id"], user_id=m.get("user", ""), permalink=f.get("permalink")
+        )
         for m in messages
         for f in m.get("files", [])
         if _looks_like_an_image(f)

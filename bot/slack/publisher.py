@@ -55,7 +55,9 @@ class SlackThreadReporter:
                 filename=f"easel-{job.id}-{provenance.position}.{extension}",
                 title=blocks.file_title(provenance.prompt),
                 alt_txt=blocks.alt_text(provenance.prompt),
-                blocks=json.dumps(blocks.provenance_note(provenance, allowance=result.allowance)),
+                blocks=json.dumps(
+                    blocks.provenance_note(provenance, allowance=result.allowance, cost_micros=result.cost_micros)
+                ),
             )
             uploaded = (response.get("files") or [{}])[0]
             posted.append(PostedImage(file_id=uploaded.get("id"), permalink=uploaded.get("permalink")))

@@ -69,6 +69,7 @@ class Attachment:
     file_id: str
     name: str
     user_id: str
+    permalink: str | None = None
 
 
 class ThreadImages(_Repository):
@@ -107,6 +108,7 @@ class ThreadImages(_Repository):
                 origin="attached",
                 user_id=attachment.user_id,
                 slack_file_id=attachment.file_id,
+                permalink=attachment.permalink,
                 name=attachment.name,
                 created_at=at,
             )

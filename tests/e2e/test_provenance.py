@@ -98,4 +98,4 @@ async def test_a_three_step_chain_keeps_people_and_parents(
         (2, "U0BOB", "step 2", [1]),
         (3, "U0CAROL", "step 3", [2]),
     ]
-    assert "edited from #2 by <@U0CAROL>" in note(slack)
+    assert "|#2> by <@U0CAROL>" in note(slack) and "edited from <http" in note(slack), "parents link to their files"

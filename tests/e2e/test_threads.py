@@ -82,7 +82,8 @@ async def test_a_reply_edits_the_latest_image(bot: RunningBot, slack: FakeSlack,
     assert "input_fidelity" not in edit.fields, "gpt-image-1-mini takes no high input fidelity"
     result = list(slack.files.values())[-1]
     assert result.thread_ts == thread and result.content == images.outputs[1]
-    assert "Image #2" in note(slack) and "edited from #1 by <@U0BOB>" in note(slack)
+    assert "Image #2" in note(slack) and "|#1> by <@U0BOB>" in note(slack)
+    assert f"/{next(iter(slack.files))}/" in note(slack), "#1 links to the first image's file"
     status = [m for m in slack.thread("C0GENERAL", thread) if m.text and "asked to edit" in m.text]
     assert status and "<@U0BOB>" in (status[0].text or "")
     await eventually(lambda: "done" in json.dumps(status[0].blocks), what="the edit's status: done")
@@ -102,7 +103,7 @@ async def test_hash_n_edits_that_version(bot: RunningBot, slack: FakeSlack, imag
 
     last = edits(images)[-1]
     assert last.fields["prompt"] == "make it darker" and last.files[0].data == images.outputs[0]
-    assert "edited from #1" in note(slack)
+    assert "|#1> by" in note(slack)
 
 
 async def test_a_missing_version_is_explained(bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI) -> None:
