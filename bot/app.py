@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
-from bot.slack import blocks, commands, events, home, replies
+from bot.slack import actions, blocks, commands, events, home, replies
 from bot.wiring import Services
 
 logger = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ def build_app(settings: Settings, services: Services, client: AsyncWebClient) ->
     commands.register(app, services)
     events.register(app, services)
     home.register(app, services)
+    actions.register(app, services)
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any], respond: AsyncRespond | None) -> None:

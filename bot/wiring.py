@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.config import Settings
 from bot.domain.jobs import ImageJobs, ModelChoice
 from bot.domain.limits import LimitPolicy, Limits
+from bot.domain.lineage import LineageBook
 from bot.domain.pricing import MICROS_PER_USD
 from bot.domain.requests import FORMATS, OptionDefaults
 from bot.providers.base import ImageProvider
@@ -25,6 +26,7 @@ class Services:
     threads: ThreadImages
     limits: Limits
     ledger: Ledger
+    lineage: LineageBook
     option_defaults: OptionDefaults
 
     async def close(self, *, grace_seconds: float = 30.0) -> None:
@@ -66,6 +68,7 @@ def build_services(settings: Settings) -> Services:
     # Azure OpenAI does not return WebP.
     formats = tuple(f for f in FORMATS if not (settings.uses_azure and f == "webp"))
     threads = ThreadImages(database)
+    jobs_repository = JobRepository(database)
     ledger = Ledger(database)
     limits = Limits(limit_policy(settings), ledger)
     return Services(
@@ -74,7 +77,7 @@ def build_services(settings: Settings) -> Services:
         database=database,
         jobs=ImageJobs(
             provider=provider,
-            repository=JobRepository(database),
+            repository=jobs_repository,
             images=threads,
             limits=limits,
             models=model_choices(settings),
@@ -83,5 +86,6 @@ def build_services(settings: Settings) -> Services:
         threads=threads,
         limits=limits,
         ledger=ledger,
+        lineage=LineageBook(threads, jobs_repository),
         option_defaults=OptionDefaults(size=settings.default_size, quality=settings.default_quality, formats=formats),
     )

@@ -1,4 +1,5 @@
-"""`/imagine usage` and `/imagine admin …`: what the words mean, without Slack."""
+"""`/imagine usage`, `/imagine provenance <link>` and `/imagine admin …`: what the words mean,
+without Slack."""
 
 from __future__ import annotations
 
@@ -15,12 +16,18 @@ ADMIN_USAGE = (
 ADMIN_VERBS = ("usage", "limit", "exempt", "pause", "resume")
 # Slack escapes a mention in slash-command text as <@U123|name> (should_escape: true).
 _USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^([UW][A-Z0-9]{6,})$")
+_FILE_ID = re.compile(r"\bF[A-Z0-9]{8,}\b")
 _SETTING = re.compile(r"^(images|usd)=(\d+(?:\.\d{1,2})?)(?:/(day|month))?$")
 
 
 @dataclass(frozen=True)
 class ShowMyUsage:
     pass
+
+
+@dataclass(frozen=True)
+class ShowProvenance:
+    file_id: str  # from a Slack file link; looked up only in the conversation it is asked in
 
 
 @dataclass(frozen=True)
@@ -48,11 +55,16 @@ class Pause:
 AdminCommand = ShowUsage | SetLimits | Exempt | Pause
 
 
-def parse_account_command(text: str) -> ShowMyUsage | AdminCommand | None:
-    """`usage` or an `admin …` command; None when the text is a prompt."""
+def parse_account_command(text: str) -> ShowMyUsage | ShowProvenance | AdminCommand | None:
+    """`usage`, `provenance <link>` or an `admin …` command; None when the text is a prompt."""
     words = text.split()
     if [word.lower() for word in words] == ["usage"]:
         return ShowMyUsage()
+    if len(words) == 2 and words[0].lower() == "provenance":
+        match = _FILE_ID.search(words[1])
+        if match is None:
+            raise InputRejected("`provenance` needs a link to an image Easel posted (its ⋯ menu: Copy link)")
+        return ShowProvenance(match.group(0))
     if len(words) < 2 or words[0].lower() != "admin" or words[1].lower() not in ADMIN_VERBS:
         return None
     verb, rest = words[1].lower(), words[2:]

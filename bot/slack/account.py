@@ -9,7 +9,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.domain.admin import AdminCommand, Exempt, Pause, SetLimits, ShowMyUsage, ShowUsage
+from bot.domain.admin import AdminCommand, Exempt, Pause, SetLimits, ShowMyUsage, ShowProvenance, ShowUsage
 from bot.domain.people import Requester
 from bot.slack import blocks
 from bot.wiring import Services
@@ -30,12 +30,24 @@ async def is_admin(client: AsyncWebClient, services: Services, user_id: str) -> 
 
 
 async def answer(
-    command: ShowMyUsage | AdminCommand, requester: Requester, client: AsyncWebClient, services: Services
+    command: ShowMyUsage | ShowProvenance | AdminCommand,
+    requester: Requester,
+    client: AsyncWebClient,
+    services: Services,
+    *,
+    channel: str,
 ) -> dict[str, Any]:
     """The ephemeral reply to an account command."""
     limits, now = services.limits, datetime.now(UTC)
     if isinstance(command, ShowMyUsage):
         return blocks.usage_message(await limits.usage(requester, now=now), user_id=requester.user_id)
+    if isinstance(command, ShowProvenance):
+        lineage = await services.lineage.of_file(command.file_id, channel=channel)
+        if lineage is None:
+            return blocks.message(
+                ":mag: I have no record of that image in this conversation; ask here where it was posted."
+            )
+        return blocks.lineage_message([lineage])
     if not await is_admin(client, services, requester.user_id):
         return blocks.message(":lock: Only Easel's admins can do that. `/imagine usage` shows your own usage.")
     team, by = requester.team_id, requester.user_id

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.domain.jobs import JobStatus
 from bot.domain.limits import UsageReport, WorkspaceUsage
+from bot.domain.lineage import Lineage
 from bot.domain.people import Requester
 from bot.domain.pricing import usd
 from bot.domain.provenance import ParentImage, Provenance
@@ -29,8 +30,17 @@ _STATUS_LABELS = {
 }
 
 
+PROVENANCE_ACTION = "show_provenance"
+
+
 def request_message(
-    requester: Requester, prompt: Prompt, status: JobStatus, *, model: str, editing: bool = False
+    requester: Requester,
+    prompt: Prompt,
+    status: JobStatus,
+    *,
+    model: str,
+    editing: bool = False,
+    job_id: int | None = None,
 ) -> dict[str, Any]:
     """The message that anchors a request's thread (or, for an edit, stands in it) and shows
     how far the job has got."""
@@ -52,6 +62,23 @@ def request_message(
                 "type": "context",
                 "elements": [{"type": "mrkdwn", "text": f"{_STATUS_LABELS[status]} · {details}"}],
             },
+            *(
+                [
+                    {
+                        "type": "actions",
+                        "elements": [
+                            {
+                                "type": "button",
+                                "action_id": PROVENANCE_ACTION,
+                                "text": {"type": "plain_text", "text": "Provenance"},
+                                "value": str(job_id),
+                            }
+                        ],
+                    }
+                ]
+                if status is JobStatus.DONE and job_id is not None
+                else []
+            ),
         ],
     }
 
@@ -196,3 +223,33 @@ def home_view(report: UsageReport, recent: Sequence[tuple[ImageRow, str]], *, us
             }
         view_blocks.append(section)
     return {"type": "home", "blocks": view_blocks}
+
+
+def lineage_message(lineages: Sequence[Lineage]) -> dict[str, Any]:
+    """Each image's chain back to the first, newest step first, with the full prompts."""
+    sections: list[Block] = []
+    for lineage in lineages:
+        for step in lineage.steps:
+            link = f"<{step.permalink}|#{step.number}>" if step.permalink else f"#{step.number}"
+            made_from = f" from {', '.join(f'#{n}' for n in step.parents)}" if step.parents else ""
+            if step.origin == "attached":
+                head = f"*{link}* shared by <@{step.user_id}> · {slack_date(step.created_at)}"
+            else:
+                verb = "edited" if step.parents else "generated"
+                head = (
+                    f"*{link}* {verb}{made_from} for <@{step.user_id}> · `{step.model}` · {slack_date(step.created_at)}"
+                )
+            lines = [head]
+            if step.prompt:
+                lines.append(f"> {escape(shorten(step.prompt, 2_500))}")
+            if step.c2pa:
+                lines.append(f"C2PA: {step.c2pa}")
+            sections.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}})
+        if lineage.truncated:
+            sections.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "Older steps not shown."}]})
+        sections.append({"type": "divider"})
+    text = "Provenance of " + ", ".join(f"image #{lineage.steps[0].number}" for lineage in lineages if lineage.steps)
+    return {
+        "text": text,
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{text}*"}}, *sections[:48]],
+    }

@@ -37,7 +37,7 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         if account_command is not None:
             await ack()
-            reply = await account.answer(account_command, requester, client, services)
+            reply = await account.answer(account_command, requester, client, services, channel=command["channel_id"])
             await respond(response_type="ephemeral", replace_original=False, **reply)
             return
         if isinstance(parsed, HelpWanted) or parsed is None:

@@ -86,7 +86,12 @@ class SlackThreadReporter:
                 channel=self._status.channel,
                 ts=self._status.ts,
                 **blocks.request_message(
-                    job.requester, job.prompt, status, model=self._model, editing=job.edit is not None
+                    job.requester,
+                    job.prompt,
+                    status,
+                    model=self._model,
+                    editing=job.edit is not None,
+                    job_id=job.id,
                 ),
             )
         except SlackApiError as exc:

@@ -291,6 +291,13 @@ class ThreadImages(_Repository):
 
         return await self._run(work)
 
+    async def by_slack_file(self, file_id: str, *, channel_id: str) -> ImageRow | None:
+        def work(session: Session) -> ImageRow | None:
+            query = select(ImageRow).where(ImageRow.slack_file_id == file_id, ImageRow.channel_id == channel_id)
+            return session.exec(query).first()
+
+        return await self._run(work)
+
     async def of_job(self, job_id: int) -> list[ImageRow]:
         def work(session: Session) -> list[ImageRow]:
             query = select(ImageRow).where(ImageRow.job_id == job_id).order_by(col(ImageRow.position))

@@ -99,3 +99,35 @@ async def test_a_three_step_chain_keeps_people_and_parents(
         (3, "U0CAROL", "step 3", [2]),
     ]
     assert "|#2> by <@U0CAROL>" in note(slack) and "edited from <http" in note(slack), "parents link to their files"
+
+
+async def test_the_provenance_button_and_command_show_the_whole_chain(
+    bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    thread = await first_image(slack)
+    await slack.say("add a boat", user="U0BOB", thread_ts=thread)
+    await eventually(lambda: len(slack.files) == 2, what="the edit")
+    edit_status = next(m for m in slack.thread("C0GENERAL", thread) if "asked to edit" in (m.text or ""))
+    await eventually(lambda: "show_provenance" in str(edit_status.blocks), what="the Provenance button")
+    button = next(b for b in edit_status.blocks or [] if b["type"] == "actions")["elements"][0]
+
+    click = slack.block_action(button["action_id"], button["value"], user="U0CAROL", message_ts=edit_status.ts)
+    ack = await slack.wait_for_ack(await slack.send_envelope("interactive", click))
+    assert ack.latency < 3.0
+    await eventually(lambda: len(slack.responses) == 1, what="the chain")
+    chain = slack.responses[0]
+    assert chain["response_type"] == "ephemeral" and "Provenance of image #2" in chain["text"]
+    rendered = str(chain["blocks"])
+    assert "edited from #1 for <@U0BOB>" in rendered and "generated for <@U0ALICE>" in rendered
+    assert "> add a boat" in rendered and "> a lighthouse at dusk" in rendered
+    assert rendered.count("C2PA: signed by OpenAI (test), valid") == 2
+
+    second = list(slack.files)[1]
+    await slack.slash(f"provenance <{slack.base_url}/files/U0BOT/{second}/easel.png>", user="U0CAROL")
+    await eventually(lambda: len(slack.responses) == 2, what="the command's chain")
+    assert "Provenance of image #2" in slack.responses[1]["text"]
+
+    slack.add_channel("C0OTHER", name="other")
+    await slack.slash(f"provenance {second}", channel="C0OTHER")
+    await eventually(lambda: len(slack.responses) == 3, what="the refusal")
+    assert "no record of that image in this conversation" in slack.responses[2]["text"]

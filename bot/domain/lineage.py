@@ -1,0 +1,76 @@
+"""The chain behind an image: every step back to the first, with who, what, which model,
+when, from which parents, and the C2PA state of each step's file as posted."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.storage.repositories import JobRepository, ThreadImages
+from bot.storage.tables import ImageRow
+
+MAX_STEPS = 25  # a Slack message holds ~50 blocks; older steps are summarised
+
+
+@dataclass(frozen=True, kw_only=True)
+class LineageStep:
+    number: int
+    origin: str  # "generated" | "attached"
+    user_id: str
+    prompt: str | None  # None for an image a person shared
+    model: str | None
+    created_at: datetime
+    parents: tuple[int, ...]  # numbers in the thread
+    c2pa: str | None
+    permalink: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Lineage:
+    steps: tuple[LineageStep, ...]  # the image itself first, then its ancestors
+    truncated: bool
+
+
+class LineageBook:
+    def __init__(self, images: ThreadImages, jobs: JobRepository) -> None:
+        self._images = images
+        self._jobs = jobs
+
+    async def of_job(self, job_id: int, *, channel: str) -> list[Lineage]:
+        """The lineage of each image a job posted in `channel` (never another channel's)."""
+        rows = await self._images.of_job(job_id)
+        return [await self.of_image(row) for row in rows if row.slack_file_id and row.channel_id == channel]
+
+    async def of_file(self, file_id: str, *, channel: str) -> Lineage | None:
+        """The lineage of a file Easel knows in `channel` (never another channel's)."""
+        row = await self._images.by_slack_file(file_id, channel_id=channel)
+        return await self.of_image(row) if row is not None else None
+
+    async def of_image(self, image: ImageRow) -> Lineage:
+        """Breadth first from `image` back to the images nobody made from anything."""
+        steps: list[LineageStep] = []
+        seen: set[int] = set()
+        queue = deque([image])
+        while queue and len(steps) < MAX_STEPS:
+            row = queue.popleft()
+            if row.id is None or row.id in seen:
+                continue
+            seen.add(row.id)
+            parents = await self._images.parents_of(row.id)
+            job = await self._jobs.get(row.job_id) if row.job_id is not None else None
+            steps.append(
+                LineageStep(
+                    number=row.number,
+                    origin=row.origin,
+                    user_id=row.user_id,
+                    prompt=job.prompt if job else None,
+                    model=job.model if job else None,
+                    created_at=row.created_at,
+                    parents=tuple(parent.number for parent in parents),
+                    c2pa=row.c2pa,
+                    permalink=row.permalink,
+                )
+            )
+            queue.extend(parents)
+        return Lineage(steps=tuple(steps), truncated=bool(queue))
