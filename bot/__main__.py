@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 from pathlib import Path
 
+from bot.audit import export_provenance, parse_since
 from bot.check import run_checks
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError
@@ -26,6 +28,12 @@ def main(argv: list[str] | None = None) -> int:
         usage='python -m bot generate "prompt" -o out.png [--size …]',
     )
     generate.add_argument("-o", "--output", type=Path, required=True, help="where to write the image")
+    provenance = commands.add_parser("provenance", help="provenance records")
+    provenance_commands = provenance.add_subparsers(dest="provenance_command", required=True)
+    export = provenance_commands.add_parser("export", help="write the records as JSON Lines")
+    export.add_argument("--channel", help="only this channel id (default: every channel)")
+    export.add_argument("--since", required=True, help="ISO date or time, e.g. 2026-11-01 (UTC unless given)")
+    export.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
     args, rest = parser.parse_known_args(argv)
     if rest and args.command != "generate":
         parser.error(f"unrecognised arguments: {' '.join(rest)}")
@@ -35,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         _configure_logging(settings)
         if args.command == "check":
             return asyncio.run(_check(settings))
+        if args.command == "provenance":
+            return _export(settings, args.channel, args.since, args.output)
         if args.command == "generate":
             settings.require_provider()
             return asyncio.run(generate_to_file(settings, " ".join(rest), args.output))
@@ -45,6 +55,18 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"easel: {error}", file=sys.stderr)
         return 2
+
+
+def _export(settings: Settings, channel: str | None, since: str, output: Path | None) -> int:
+    try:
+        moment = parse_since(since)
+    except ValueError:
+        print(f"easel: --since must be an ISO date or time such as 2026-11-01, got {since!r}", file=sys.stderr)
+        return 2
+    with output.open("w", encoding="utf-8") if output else contextlib.nullcontext(sys.stdout) as out:
+        count = asyncio.run(export_provenance(settings, channel=channel, since=moment, out=out))
+    print(f"{count} records", file=sys.stderr)
+    return 0
 
 
 async def _check(settings: Settings) -> int:

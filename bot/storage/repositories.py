@@ -291,6 +291,34 @@ class ThreadImages(_Repository):
 
         return await self._run(work)
 
+    async def audit_records(
+        self, channel_id: str | None, since: datetime
+    ) -> list[tuple[ImageRow, JobRow | None, list[int]]]:
+        """Every image recorded since `since` (in one channel, or all), oldest first, with its
+        job and its parents' numbers: the rows behind a provenance export."""
+
+        def work(session: Session) -> list[tuple[ImageRow, JobRow | None, list[int]]]:
+            query = (
+                select(ImageRow)
+                .where(col(ImageRow.created_at) >= since)
+                .order_by(col(ImageRow.created_at), col(ImageRow.id))
+            )
+            if channel_id is not None:
+                query = query.where(ImageRow.channel_id == channel_id)
+            records = []
+            for row in session.exec(query):
+                job = session.get(JobRow, row.job_id) if row.job_id is not None else None
+                parents = session.exec(
+                    select(ImageRow.number)
+                    .join(ImageParent, col(ImageParent.parent_id) == col(ImageRow.id))
+                    .where(ImageParent.image_id == row.id)
+                    .order_by(col(ImageParent.position))
+                ).all()
+                records.append((row, job, list(parents)))
+            return records
+
+        return await self._run(work)
+
     async def by_slack_file(self, file_id: str, *, channel_id: str) -> ImageRow | None:
         def work(session: Session) -> ImageRow | None:
             query = select(ImageRow).where(ImageRow.slack_file_id == file_id, ImageRow.channel_id == channel_id)

@@ -3,8 +3,13 @@ missing), inputs that already carried AI provenance, and a three-step lineage.""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
+import json
+import os
+import sys
+from pathlib import Path
 
 from PIL import Image
 from sqlmodel import Session, select
@@ -131,3 +136,54 @@ async def test_the_provenance_button_and_command_show_the_whole_chain(
     await slack.slash(f"provenance {second}", channel="C0OTHER")
     await eventually(lambda: len(slack.responses) == 3, what="the refusal")
     assert "no record of that image in this conversation" in slack.responses[2]["text"]
+
+
+async def test_the_records_export_as_json_lines(
+    bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI, tmp_path: Path
+) -> None:
+    thread = await first_image(slack)
+    await slack.say("add a boat", user="U0BOB", thread_ts=thread)
+    await eventually(lambda: len(slack.files) == 2, what="the edit")
+    edit_status = next(m for m in slack.thread("C0GENERAL", thread) if "asked to edit" in (m.text or ""))
+    await eventually(lambda: "done" in str(edit_status.blocks), what="the edit recorded")
+
+    env = {"PATH": os.environ["PATH"], "DATABASE_URL": bot.settings.database_url}
+    out = tmp_path / "audit.jsonl"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "provenance",
+        "export",
+        "--channel",
+        "C0GENERAL",
+        "--since",
+        "2026-01-01",
+        "-o",
+        str(out),
+        cwd=tmp_path,
+        env=env,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["number"], r["user"], r["parents"]) for r in records] == [(1, "U0ALICE", []), (2, "U0BOB", [1])]
+    assert records[1]["job"]["prompt"] == "add a boat" and records[1]["job"]["model"] == "gpt-image-1-mini"
+    assert [r["sha256"] for r in records] == [hashlib.sha256(f.content).hexdigest() for f in slack.files.values()]
+    assert records[0]["c2pa"] == "signed by OpenAI (test), valid" and records[0]["permalink"]
+
+    bad = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "provenance",
+        "export",
+        "--since",
+        "last week",
+        cwd=tmp_path,
+        env=env,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await bad.communicate()
+    assert bad.returncode == 2 and "--since must be an ISO date" in err.decode()
