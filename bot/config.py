@@ -94,6 +94,7 @@ class Settings:
     quiet_prefix: str = "//"
     slack_file_hosts: tuple[str, ...] = DEFAULT_SLACK_FILE_HOSTS
 
+    provenance_remote_check: bool = False
     shutdown_grace_seconds: float = 30.0
     database_url: str = "sqlite:///easel.db"
     log_level: str = "INFO"
@@ -185,6 +186,7 @@ class Settings:
                 for host in (text("SLACK_FILE_HOSTS") or ",".join(DEFAULT_SLACK_FILE_HOSTS)).split(",")
                 if host.strip()
             ),
+            provenance_remote_check=(text("PROVENANCE_REMOTE_CHECK") or "0").lower() in ("1", "true", "yes", "on"),
             shutdown_grace_seconds=number("SHUTDOWN_GRACE_SECONDS", 30.0, minimum=0),
             database_url=text("DATABASE_URL") or "sqlite:///easel.db",
             log_level=choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),

@@ -81,6 +81,7 @@ def build_services(settings: Settings) -> Services:
             images=threads,
             limits=limits,
             models=model_choices(settings),
+            remote_provenance_check=settings.provenance_remote_check,
         ),
         events=EventLog(database),
         threads=threads,

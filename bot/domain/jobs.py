@@ -155,6 +155,7 @@ class ImageJobs:
         images: ThreadImages,
         limits: Limits,
         models: Sequence[ModelChoice],
+        remote_provenance_check: bool = False,
         clock: Clock = utc_now,
     ) -> None:
         if not models:
@@ -164,6 +165,7 @@ class ImageJobs:
         self._images = images
         self._limits = limits
         self._models = list(models)
+        self._remote_check = remote_provenance_check
         self._clock = clock
         self._tasks: set[asyncio.Task[None]] = set()
         self._thread_locks: dict[tuple[str, str], asyncio.Lock] = {}
@@ -433,6 +435,9 @@ class ImageJobs:
         output_credentials = [
             await asyncio.to_thread(read_credentials, image.data, image.mime_type) for image in result.images
         ]
+        remote_checks = [
+            await self._provider.check_provenance(image) if self._remote_check else None for image in result.images
+        ]
         finished = tuple(
             FinishedImage(
                 data=image.data,
@@ -461,9 +466,12 @@ class ImageJobs:
                     ),
                     region=job.prompt.region.label if job.prompt.region else None,
                     credentials=credentials,
+                    remote_check=remote.describe() if remote else None,
                 ),
             )
-            for image, row, credentials in zip(result.images, rows, output_credentials, strict=True)
+            for image, row, credentials, remote in zip(
+                result.images, rows, output_credentials, remote_checks, strict=True
+            )
         )
         try:
             cost = cost_micros(result.model, result.usage) if result.usage else None

@@ -36,3 +36,4 @@ class Provenance:
     parents: tuple[ParentImage, ...] = ()
     region: str | None = None
     credentials: ContentCredentials | None = None  # of the bytes as posted
+    remote_check: str | None = None  # the provider's server-side check, when enabled

@@ -73,6 +73,17 @@ class ProviderResult:
     request_id: str | None
 
 
+@dataclass(frozen=True, kw_only=True)
+class RemoteProvenance:
+    """The provider's own server-side check of a file: its C2PA and SynthID findings."""
+
+    c2pa: str  # e.g. "detected (valid)", "not detected (not_present)"
+    synthid: str  # "detected" | "not detected"
+
+    def describe(self) -> str:
+        return f"OpenAI's check: C2PA {self.c2pa}, SynthID {self.synthid}"
+
+
 class ImageProvider(Protocol):
     """What the domain needs from OpenAI or Azure OpenAI."""
 
@@ -84,6 +95,10 @@ class ImageProvider(Protocol):
 
     async def check_model(self, model: str) -> None:
         """Raise a `ProviderError` when `model` cannot serve requests."""
+        ...
+
+    async def check_provenance(self, image: GeneratedImage) -> RemoteProvenance | None:
+        """The provider's server-side provenance check, or None when it cannot say."""
         ...
 
     async def close(self) -> None: ...

@@ -27,7 +27,7 @@ from bot.errors import (
     ProviderTimeout,
     ProviderUnavailable,
 )
-from bot.providers.base import GeneratedImage, ImageCall, ProviderResult, Usage
+from bot.providers.base import GeneratedImage, ImageCall, ProviderResult, RemoteProvenance, Usage
 from bot.providers.retry import RetryPolicy, parse_retry_after
 
 logger = logging.getLogger(__name__)
@@ -104,6 +104,24 @@ class OpenAIImageProvider:
             await self._client.models.retrieve(model, timeout=30)
         except openai.OpenAIError as exc:
             raise map_error(exc, model=model, timeout=30) from exc
+
+    async def check_provenance(self, image: GeneratedImage) -> RemoteProvenance | None:
+        """OpenAI's content provenance check (C2PA and SynthID); None when it fails, since
+        a missing check must never read as a verdict."""
+        upload = (f"image.{image.output_format}", image.data, image.mime_type)
+        try:
+            check = await self._client.content_provenance_checks.create(file=upload, timeout=60)
+        except openai.OpenAIError as exc:
+            logger.warning("provenance check failed: %s", type(exc).__name__)
+            return None
+        c2pa, synthid = "not checked", "not checked"
+        for result in check.results:
+            outcome = result.outcome.replace("_", " ")
+            if result.type == "c2pa":
+                c2pa = f"{outcome} ({result.validation_state})"
+            else:
+                synthid = outcome
+        return RemoteProvenance(c2pa=c2pa, synthid=synthid)
 
     async def close(self) -> None:
         await self._client.close()

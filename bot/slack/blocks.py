@@ -105,6 +105,8 @@ def provenance_note(
     ]
     if provenance.credentials is not None:
         lines.append(f"*C2PA:* {provenance.credentials.describe()}")
+    if provenance.remote_check:
+        lines.append(provenance.remote_check)
     spend = [f"cost {usd(cost_micros)}" + (" for all images" if provenance.of > 1 else "")] if cost_micros else []
     if allowance:
         spend.append(f"<@{provenance.requester.user_id}>: {allowance}")

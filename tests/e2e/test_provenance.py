@@ -4,6 +4,7 @@ missing), inputs that already carried AI provenance, and a three-step lineage.""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import io
 import json
@@ -14,8 +15,9 @@ from pathlib import Path
 from PIL import Image
 from sqlmodel import Session, select
 
+from bot.config import Settings
 from bot.storage.tables import ImageParent, ImageRow, JobRow
-from tests.conftest import RunningBot, eventually
+from tests.conftest import RunningBot, eventually, start_bot, stop_bot
 from tests.fakes.c2pa_signing import sign
 from tests.fakes.fake_images import FakeImagesAPI
 from tests.fakes.fake_slack import FakeSlack
@@ -187,3 +189,20 @@ async def test_the_records_export_as_json_lines(
     )
     _, err = await bad.communicate()
     assert bad.returncode == 2 and "--since must be an ISO date" in err.decode()
+
+
+async def test_the_remote_check_is_off_by_default_and_reported_when_on(
+    settings: Settings, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    bot = await start_bot(dataclasses.replace(settings, provenance_remote_check=True), slack)
+    try:
+        await first_image(slack)
+    finally:
+        await stop_bot(bot)
+    assert "OpenAI's check: C2PA detected (valid), SynthID detected" in note(slack)
+    assert [check.detected for check in images.provenance_checks] == [True]
+
+
+async def test_no_remote_check_unless_asked(bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI) -> None:
+    await first_image(slack)
+    assert images.provenance_checks == [] and "OpenAI's check" not in note(slack)

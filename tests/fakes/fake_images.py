@@ -273,15 +273,22 @@ class FakeImagesAPI(LoopbackServer):
         upload = next((f for f in files if f.field == "file"), None)
         if upload is None:
             return web.json_response(invalid("'file' is required", "file").body, status=400)
-        detected = upload.data in self.outputs
-        self.provenance_checks.append(ProvenanceCheck(filename=upload.filename, detected=detected))
-        return web.json_response(
+        ours = upload.data in self.outputs
+        self.provenance_checks.append(ProvenanceCheck(filename=upload.filename, detected=ours))
+        signed = ours and self.sign_outputs
+        c2pa_state = "not_present" if not signed else "invalid" if self.tamper_outputs else "valid"
+        results = [
             {
-                "id": f"cpc_{uuid.uuid4().hex[:16]}",
-                "object": "content_provenance_check",
-                "created_at": int(time.time()),
-                "status": "detected" if detected else "not_detected",
-            }
+                "type": "c2pa",
+                "outcome": "detected" if signed and not self.tamper_outputs else "not_detected",
+                "validation_state": c2pa_state,
+                "issuer": "OpenAI (test)" if signed else None,
+                "model": None,
+            },
+            {"type": "synthid", "outcome": "detected" if ours else "not_detected", "model": None},
+        ]
+        return web.json_response(
+            {"object": "content_provenance_check", "created_at": int(time.time()), "results": results}
         )
 
     # -- helpers ---------------------------------------------------------------------------
