@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -95,6 +95,7 @@ class Settings:
     slack_file_hosts: tuple[str, ...] = DEFAULT_SLACK_FILE_HOSTS
 
     provenance_remote_check: bool = False
+    c2pa_trust_anchors: str | None = field(default=None, repr=False)  # PEM text from C2PA_TRUST_ANCHORS
     shutdown_grace_seconds: float = 30.0
     database_url: str = "sqlite:///easel.db"
     log_level: str = "INFO"
@@ -133,6 +134,18 @@ class Settings:
             if value < minimum:
                 raise ConfigError(f"{name} must be at least {minimum:g}, got {raw!r}")
             return value
+
+        def pem_file(name: str) -> str | None:
+            path = text(name)
+            if path is None:
+                return None
+            try:
+                pem = Path(path).read_text()
+            except OSError as error:
+                raise ConfigError(f"{name} names {path!r}, which cannot be read ({error.strerror})") from None
+            if "-----BEGIN CERTIFICATE-----" not in pem:
+                raise ConfigError(f"{name} names {path!r}, which holds no PEM certificate")
+            return pem
 
         def ids(name: str) -> frozenset[str]:
             return frozenset(part.strip() for part in (text(name) or "").split(",") if part.strip())
@@ -186,6 +199,7 @@ class Settings:
                 for host in (text("SLACK_FILE_HOSTS") or ",".join(DEFAULT_SLACK_FILE_HOSTS)).split(",")
                 if host.strip()
             ),
+            c2pa_trust_anchors=pem_file("C2PA_TRUST_ANCHORS"),
             provenance_remote_check=(text("PROVENANCE_REMOTE_CHECK") or "0").lower() in ("1", "true", "yes", "on"),
             shutdown_grace_seconds=number("SHUTDOWN_GRACE_SECONDS", 30.0, minimum=0),
             database_url=text("DATABASE_URL") or "sqlite:///easel.db",

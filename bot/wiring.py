@@ -82,6 +82,7 @@ def build_services(settings: Settings) -> Services:
             limits=limits,
             models=model_choices(settings),
             remote_provenance_check=settings.provenance_remote_check,
+            trust_anchors=settings.c2pa_trust_anchors,
         ),
         events=EventLog(database),
         threads=threads,

@@ -71,6 +71,15 @@ def test_every_variable_is_read() -> None:
     assert settings.admin_user_ids == {"U1"} and settings.shutdown_grace_seconds == 5
 
 
+def test_a_trust_list_must_be_a_readable_pem_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="C2PA_TRUST_ANCHORS"):
+        Settings.from_environ({"C2PA_TRUST_ANCHORS": str(tmp_path / "missing.pem")})
+    not_pem = tmp_path / "notes.txt"
+    not_pem.write_text("hello")
+    with pytest.raises(ConfigError, match="no PEM certificate"):
+        Settings.from_environ({"C2PA_TRUST_ANCHORS": str(not_pem)})
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [

@@ -52,12 +52,17 @@ class ContentCredentials:
         return signer + {"valid": "valid", "trusted": "valid and trusted", "invalid": "INVALID (altered)"}[self.state]
 
 
-def read_credentials(data: bytes, mime_type: str) -> ContentCredentials:
-    """The C2PA state of `data`; never raises (a checker failure is reported as such)."""
+def read_credentials(data: bytes, mime_type: str, *, trust_anchors: str | None = None) -> ContentCredentials:
+    """The C2PA state of `data`; never raises (a checker failure is reported as such).
+    With `trust_anchors` (PEM), a manifest signed under one of them reads as trusted."""
     if mime_type not in READABLE:
         return ContentCredentials(state="unreadable")
+    context = None
+    if trust_anchors:
+        settings = {"trust": {"trust_anchors": trust_anchors}, "verify": {"verify_trust": True}}
+        context = c2pa.Context(settings=c2pa.Settings.from_dict(settings))
     try:
-        reader = c2pa.Reader.try_create(mime_type, io.BytesIO(data))
+        reader = c2pa.Reader.try_create(mime_type, io.BytesIO(data), context=context)
     except c2pa.C2paError as error:
         return _broken(error)
     if reader is None:

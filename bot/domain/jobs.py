@@ -7,6 +7,7 @@ implements `JobReporter`; whoever holds the input files implements `FileSource`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import mimetypes
@@ -156,6 +157,7 @@ class ImageJobs:
         limits: Limits,
         models: Sequence[ModelChoice],
         remote_provenance_check: bool = False,
+        trust_anchors: str | None = None,
         clock: Clock = utc_now,
     ) -> None:
         if not models:
@@ -166,6 +168,7 @@ class ImageJobs:
         self._limits = limits
         self._models = list(models)
         self._remote_check = remote_provenance_check
+        self._read_credentials = functools.partial(read_credentials, trust_anchors=trust_anchors)
         self._clock = clock
         self._tasks: set[asyncio.Task[None]] = set()
         self._thread_locks: dict[tuple[str, str], asyncio.Lock] = {}
@@ -331,7 +334,7 @@ class ImageJobs:
             original = await asyncio.to_thread(pixel_size, images[0][1].data)
             mask = await asyncio.to_thread(fit_mask, mask_file.name, mask_file.data, first.size, original_size=original)
         credentials = [
-            await asyncio.to_thread(read_credentials, download.data, _shared_type(download, image))
+            await asyncio.to_thread(self._read_credentials, download.data, _shared_type(download, image))
             for (_, download), image in zip(images, prepared, strict=True)
         ]
         return _Sources(
@@ -433,7 +436,7 @@ class ImageJobs:
         parents = sources.parents if sources else ()
         parent_credentials = sources.credentials if sources else ()
         output_credentials = [
-            await asyncio.to_thread(read_credentials, image.data, image.mime_type) for image in result.images
+            await asyncio.to_thread(self._read_credentials, image.data, image.mime_type) for image in result.images
         ]
         remote_checks = [
             await self._provider.check_provenance(image) if self._remote_check else None for image in result.images

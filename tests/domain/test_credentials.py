@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from bot.domain.credentials import read_credentials
-from tests.fakes.c2pa_signing import ISSUER, sign, tamper
+from tests.fakes.c2pa_signing import ISSUER, sign, tamper, trust_anchor
 
 
 def encoded(image_format: str) -> bytes:
@@ -35,3 +35,10 @@ def test_signed_altered_and_plain(image_format: str, mime: str) -> None:
 def test_an_unknown_type_is_not_claimed_either_way() -> None:
     result = read_credentials(b"%PDF-1.4", "application/pdf")
     assert result.state == "unreadable" and not result.present
+
+
+def test_a_configured_trust_anchor_makes_a_manifest_trusted() -> None:
+    signed = sign(encoded("PNG"), "image/png", model="gpt-image-1-mini")
+    trusted = read_credentials(signed, "image/png", trust_anchors=trust_anchor())
+    assert trusted.state == "trusted" and trusted.describe() == f"signed by {ISSUER}, valid and trusted"
+    assert read_credentials(signed, "image/png").state == "valid", "without a trust list: valid, not trusted"

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from bot.config import Settings
 from bot.storage.tables import ImageParent, ImageRow, JobRow
 from tests.conftest import RunningBot, eventually, start_bot, stop_bot
-from tests.fakes.c2pa_signing import sign
+from tests.fakes.c2pa_signing import sign, trust_anchor
 from tests.fakes.fake_images import FakeImagesAPI
 from tests.fakes.fake_slack import FakeSlack
 
@@ -206,3 +206,17 @@ async def test_the_remote_check_is_off_by_default_and_reported_when_on(
 async def test_no_remote_check_unless_asked(bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI) -> None:
     await first_image(slack)
     assert images.provenance_checks == [] and "OpenAI's check" not in note(slack)
+
+
+async def test_a_trust_list_marks_outputs_trusted(
+    settings: Settings, slack: FakeSlack, images: FakeImagesAPI, tmp_path: Path
+) -> None:
+    anchors = tmp_path / "anchors.pem"
+    anchors.write_text(trust_anchor())
+    configured = Settings.from_environ({"C2PA_TRUST_ANCHORS": str(anchors)})
+    bot = await start_bot(dataclasses.replace(settings, c2pa_trust_anchors=configured.c2pa_trust_anchors), slack)
+    try:
+        await first_image(slack)
+    finally:
+        await stop_bot(bot)
+    assert "C2PA:* signed by OpenAI (test), valid and trusted" in note(slack)

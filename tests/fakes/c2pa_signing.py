@@ -107,3 +107,9 @@ def tamper(data: bytes) -> bytes:
     altered = bytearray(data)
     altered[len(altered) // 2] ^= 0xFF
     return bytes(altered)
+
+
+def trust_anchor() -> str:
+    """The test root's certificate (PEM): configure it to see these outputs as trusted."""
+    chain, _ = _credentials()
+    return chain[chain.index(b"-----BEGIN CERTIFICATE-----", 1) :].decode()
