@@ -36,6 +36,7 @@ class ContentCredentials:
     state: State
     issuer: str | None = None  # who signed the manifest (its certificate's organisation)
     generator: str | None = None  # the claim generator, e.g. "OpenAI Images"
+    model: str | None = None  # the model the manifest names as the creating agent, if any
     ai_generated: bool = False  # the manifest says a generative model made the content
 
     @property
@@ -49,7 +50,11 @@ class ContentCredentials:
         if self.state == "unreadable":
             return "could not be checked"
         signer = f"signed by {self.issuer}, " if self.issuer else ""
-        return signer + {"valid": "valid", "trusted": "valid and trusted", "invalid": "INVALID (altered)"}[self.state]
+        verdict = {"valid": "valid", "trusted": "valid and trusted", "invalid": "INVALID (altered)"}[self.state]
+        created = (
+            f"; created by {self.model}" if self.model and self.state != "invalid" else ""
+        )  # claims of a broken manifest are not repeated
+        return signer + verdict + created
 
 
 def read_credentials(data: bytes, mime_type: str, *, trust_anchors: str | None = None) -> ContentCredentials:
@@ -93,4 +98,17 @@ def _summarise(report: dict[str, Any]) -> ContentCredentials:
         issuer=signature.get("issuer") or signature.get("common_name"),
         generator=generator or manifest.get("claim_generator"),
         ai_generated=any(source in json.dumps(manifest.get("assertions", [])) for source in AI_SOURCE_TYPES),
+        model=_creating_agent(manifest),
     )
+
+
+def _creating_agent(manifest: dict[str, Any]) -> str | None:
+    """The software agent of the manifest's `c2pa.created` action (how a generator names itself)."""
+    for assertion in manifest.get("assertions") or []:
+        if not str(assertion.get("label", "")).startswith("c2pa.actions"):
+            continue
+        for action in (assertion.get("data") or {}).get("actions") or []:
+            agent = action.get("softwareAgent")
+            if action.get("action") == "c2pa.created" and agent:
+                return str(agent.get("name") if isinstance(agent, dict) else agent) or None
+    return None

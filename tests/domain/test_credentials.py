@@ -26,7 +26,7 @@ def test_signed_altered_and_plain(image_format: str, mime: str) -> None:
 
     valid = read_credentials(signed, mime)
     assert (valid.state, valid.issuer, valid.ai_generated) == ("valid", ISSUER, True)
-    assert valid.describe() == f"signed by {ISSUER}, valid"
+    assert valid.describe() == f"signed by {ISSUER}, valid; created by gpt-image-1-mini"
     assert read_credentials(tamper(signed), mime).state == "invalid"
     assert read_credentials(plain, mime).state == "absent"
     assert read_credentials(plain, mime).describe() == "no manifest"
@@ -40,5 +40,8 @@ def test_an_unknown_type_is_not_claimed_either_way() -> None:
 def test_a_configured_trust_anchor_makes_a_manifest_trusted() -> None:
     signed = sign(encoded("PNG"), "image/png", model="gpt-image-1-mini")
     trusted = read_credentials(signed, "image/png", trust_anchors=trust_anchor())
-    assert trusted.state == "trusted" and trusted.describe() == f"signed by {ISSUER}, valid and trusted"
+    assert (
+        trusted.state == "trusted"
+        and trusted.describe() == f"signed by {ISSUER}, valid and trusted; created by gpt-image-1-mini"
+    )
     assert read_credentials(signed, "image/png").state == "valid", "without a trust list: valid, not trusted"
