@@ -10,7 +10,6 @@ import asyncio
 import functools
 import hashlib
 import logging
-import mimetypes
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -19,22 +18,21 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol
 
-from bot.domain.credentials import ContentCredentials, read_credentials
-from bot.domain.imaging import InputImage, closest_size, fit_mask, has_transparency, pixel_size, prepare_input
+from bot.domain.credentials import read_credentials
+from bot.domain.imaging import closest_size
 from bot.domain.limits import Limits, Reservation
 from bot.domain.people import Requester
 from bot.domain.pricing import cost_micros, estimate_micros
 from bot.domain.provenance import ParentImage, Provenance
-from bot.domain.regions import region_mask
 from bot.domain.requests import Prompt
-from bot.errors import BotError, InputRejected, JobInterrupted, ModelBlocked, ModelRetired
+from bot.domain.sources import EditSource, EditSources, FileSource, Sources
+from bot.errors import BotError, JobInterrupted, ModelBlocked, ModelRetired
 from bot.providers.base import ImageCall, ImageProvider, ProviderResult, SourceImage
 from bot.storage.repositories import JobRepository, ThreadImages
-from bot.storage.tables import ImageRow, JobRow
+from bot.storage.tables import JobRow
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
-MAX_SOURCE_IMAGES = 16
 
 
 def utc_now() -> datetime:
@@ -55,14 +53,6 @@ class Place:
 
     conversation: str
     thread: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class EditSource:
-    """What an edit starts from: files attached to the request (they win), else image `#N`
-    of the thread, else the thread's latest image when the job's turn comes."""
-
-    file_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,18 +99,6 @@ class ModelChoice:
     setting: str
 
 
-@dataclass(frozen=True, kw_only=True)
-class DownloadedFile:
-    name: str
-    data: bytes
-
-
-class FileSource(Protocol):
-    async def fetch(self, file_id: str, *, attached: bool) -> DownloadedFile:
-        """The file's bytes; `attached` files were shared by people and must be checked."""
-        ...
-
-
 class JobReporter(Protocol):
     async def progress(self, job: ImageJob, status: JobStatus) -> None: ...
 
@@ -135,14 +113,6 @@ class JobReporter(Protocol):
     async def user_paused(self, job: ImageJob, strikes: int) -> None:
         """The requester has just been paused for the day; tell the admins."""
         ...
-
-
-@dataclass(frozen=True)
-class _Sources:
-    images: tuple[InputImage, ...]
-    mask: bytes | None
-    parents: tuple[ImageRow, ...]
-    credentials: tuple[ContentCredentials, ...]  # of each parent as downloaded
 
 
 class ImageJobs:
@@ -169,6 +139,7 @@ class ImageJobs:
         self._models = list(models)
         self._remote_check = remote_provenance_check
         self._read_credentials = functools.partial(read_credentials, trust_anchors=trust_anchors)
+        self._sources = EditSources(images, self._read_credentials)
         self._clock = clock
         self._tasks: set[asyncio.Task[None]] = set()
         self._thread_locks: dict[tuple[str, str], asyncio.Lock] = {}
@@ -258,7 +229,15 @@ class ImageJobs:
         try:
             async with self._turn_in_thread(job.place):
                 await self._set_status(job, JobStatus.GENERATING, reporter)
-                sources = await self._sources(job, files) if job.edit is not None and files else None
+                sources = None
+                if job.edit is not None and files is not None and job.place.thread is not None:
+                    sources = await self._sources.resolve(
+                        channel=job.place.conversation,
+                        thread=job.place.thread,
+                        edit=job.edit,
+                        prompt=job.prompt,
+                        files=files,
+                    )
                 result = await self._call_model(job, sources)
                 allowance = await self._settle(job, result)
                 await self._set_status(job, JobStatus.UPLOADING, reporter)
@@ -298,61 +277,7 @@ class ImageJobs:
             if not lock.locked() and self._thread_locks.get(key) is lock:
                 del self._thread_locks[key]
 
-    async def _sources(self, job: ImageJob, files: FileSource) -> _Sources:
-        """Resolve what the edit starts from (now, in the job's turn), download and prepare it."""
-        assert job.edit is not None and job.place.thread is not None
-        channel, thread = job.place.conversation, job.place.thread
-        if job.edit.file_ids:
-            rows = await self._images.by_file_ids(channel, thread, job.edit.file_ids)
-        elif job.prompt.version is not None:
-            found = await self._images.by_number(channel, thread, job.prompt.version)
-            if found is None:
-                raise InputRejected(f"there is no image #{job.prompt.version} in this thread")
-            rows = [found]
-        else:
-            latest = await self._images.latest(channel, thread)
-            if latest is None:
-                raise InputRejected("there is no image in this thread to edit yet")
-            rows = [latest]
-        if len(rows) > MAX_SOURCE_IMAGES + 1:  # one more may be a mask
-            raise InputRejected(f"an edit takes at most {MAX_SOURCE_IMAGES} images; this one has {len(rows)}")
-        downloads = [
-            (row, await files.fetch(row.slack_file_id or "", attached=row.origin == "attached")) for row in rows
-        ]
-        mask_file = _pick_mask(downloads) if len(downloads) > 1 else None
-        images = [(row, download) for row, download in downloads if download is not mask_file]
-        if len(images) > MAX_SOURCE_IMAGES:
-            raise InputRejected(f"an edit takes at most {MAX_SOURCE_IMAGES} images; this one has {len(images)}")
-        prepared = [await self._prepare(row, download) for row, download in images]
-        first = prepared[0]
-        mask = None
-        if job.prompt.region is not None and mask_file is not None:
-            raise InputRejected("give the area to change either as a mask image or with `--region`, not both")
-        if job.prompt.region is not None:
-            mask = await asyncio.to_thread(region_mask, job.prompt.region, first.size)
-        elif mask_file is not None:
-            original = await asyncio.to_thread(pixel_size, images[0][1].data)
-            mask = await asyncio.to_thread(fit_mask, mask_file.name, mask_file.data, first.size, original_size=original)
-        credentials = [
-            await asyncio.to_thread(self._read_credentials, download.data, _shared_type(download, image))
-            for (_, download), image in zip(images, prepared, strict=True)
-        ]
-        return _Sources(
-            images=tuple(prepared),
-            mask=mask,
-            parents=tuple(row for row, _ in images),
-            credentials=tuple(credentials),
-        )
-
-    async def _prepare(self, row: ImageRow, download: DownloadedFile) -> InputImage:
-        try:
-            return await asyncio.to_thread(prepare_input, download.name, download.data)
-        except InputRejected:
-            if row.id is not None:
-                await self._images.mark_unusable(row.id)
-            raise
-
-    async def _call_model(self, job: ImageJob, sources: _Sources | None) -> ProviderResult:
+    async def _call_model(self, job: ImageJob, sources: Sources | None) -> ProviderResult:
         """Try the primary model, then the fallback if the primary is reported retired."""
         options = job.prompt.options
         size = options.size
@@ -418,7 +343,7 @@ class ImageJobs:
         self,
         job: ImageJob,
         result: ProviderResult,
-        sources: _Sources | None,
+        sources: Sources | None,
         reporter: JobReporter,
         *,
         allowance: str | None,
@@ -516,24 +441,6 @@ class ImageJobs:
             await reporter.failed(job, error, reference)
         except Exception:
             logger.exception("job %s: could not tell the user about its failure (reference %s)", job.id, reference)
-
-
-def _pick_mask(downloads: list[tuple[ImageRow, DownloadedFile]]) -> DownloadedFile | None:
-    """Among several attachments, the mask is a file named `mask*`, or else a later PNG with
-    transparency; the first attachment is always the image it applies to."""
-    later = [download for _, download in downloads[1:]]
-    named = [download for download in later if download.name.lower().startswith("mask")]
-    if named:
-        return named[0]
-    transparent = [d for d in later if d.name.lower().endswith(".png") and has_transparency(d.data)]
-    return transparent[0] if transparent else None
-
-
-def _shared_type(download: DownloadedFile, prepared: InputImage) -> str:
-    """The MIME type of the file as it was shared (before any conversion)."""
-    if not prepared.converted:
-        return prepared.mime_type
-    return mimetypes.guess_type(download.name)[0] or "application/octet-stream"
 
 
 def _reference() -> str:

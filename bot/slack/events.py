@@ -16,9 +16,9 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.domain.jobs import EditSource
 from bot.domain.people import Requester
 from bot.domain.requests import HelpWanted, parse_prompt
+from bot.domain.sources import EditSource
 from bot.errors import BotError, InputRejected
 from bot.slack import blocks, replies
 from bot.slack.intake import start_job

@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
-from bot.domain.jobs import DownloadedFile
+from bot.domain.sources import DownloadedFile
 from bot.errors import InputRejected
 
 logger = logging.getLogger(__name__)

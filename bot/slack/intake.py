@@ -5,9 +5,10 @@ from __future__ import annotations
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.domain.jobs import EditSource, JobStatus, Place
+from bot.domain.jobs import JobStatus, Place
 from bot.domain.people import Requester
 from bot.domain.requests import Prompt
+from bot.domain.sources import EditSource
 from bot.errors import NotInChannel
 from bot.slack import blocks
 from bot.slack.files import SlackFiles
