@@ -9,10 +9,6 @@ from dataclasses import dataclass
 from bot.domain.pricing import MICROS_PER_USD
 from bot.errors import InputRejected
 
-ADMIN_USAGE = (
-    "/imagine admin usage [@user] · /imagine admin limit @user images=100/day usd=20/month · "
-    "/imagine admin exempt @user · /imagine admin pause · /imagine admin resume"
-)
 ADMIN_VERBS = ("usage", "limit", "exempt", "pause", "resume")
 # Slack escapes a mention in slash-command text as <@U123|name> (should_escape: true).
 _USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^([UW][A-Z0-9]{6,})$")

@@ -39,10 +39,6 @@ class ContentCredentials:
     model: str | None = None  # the model the manifest names as the creating agent, if any
     ai_generated: bool = False  # the manifest says a generative model made the content
 
-    @property
-    def present(self) -> bool:
-        return self.state not in ("absent", "unreadable")
-
     def describe(self) -> str:
         """The few words a note shows: "signed by OpenAI, valid"."""
         if self.state == "absent":

@@ -44,7 +44,6 @@ ALIASES = {
     "bottom-half": "bottom",
 }
 _CELL = re.compile(r"^([abc])([123])$")
-MAX_MASK_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,6 @@ USAGE = (
     "/imagine <prompt> [--size square|portrait|landscape|1024x1024|1024x1536|1536x1024|auto] "
     "[--quality low|medium|high] [--n 1-4] [--transparent] [--format png|webp|jpeg]"
 )
-EDIT_USAGE = "reply in the thread: [#N] <what to change> [--region left|top-right|a1,b2 …] [same options]"
 _VERSION = re.compile(r"^#(\d{1,4})$")
 
 

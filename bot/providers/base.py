@@ -46,10 +46,6 @@ class Usage:
     input_image_tokens: int = 0
     output_tokens: int = 0
 
-    @property
-    def total_tokens(self) -> int:
-        return self.input_text_tokens + self.input_image_tokens + self.output_tokens
-
 
 @dataclass(frozen=True, kw_only=True)
 class GeneratedImage:

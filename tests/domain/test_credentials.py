@@ -34,7 +34,7 @@ def test_signed_altered_and_plain(image_format: str, mime: str) -> None:
 
 def test_an_unknown_type_is_not_claimed_either_way() -> None:
     result = read_credentials(b"%PDF-1.4", "application/pdf")
-    assert result.state == "unreadable" and not result.present
+    assert result.state == "unreadable" and result.describe() == "could not be checked"
 
 
 def test_a_configured_trust_anchor_makes_a_manifest_trusted() -> None:
