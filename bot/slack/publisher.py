@@ -6,6 +6,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -47,18 +48,27 @@ class SlackThreadReporter:
         posted: list[PostedImage] = []
         for image in result.images:
             provenance = image.provenance
-            extension = EXTENSIONS.get(image.mime_type, "bin")
-            response = await self._client.files_upload_v2(
-                channel=self._status.channel,
-                thread_ts=self._status.thread_ts,
-                file=image.data,
-                filename=f"easel-{job.id}-{provenance.position}.{extension}",
-                title=blocks.file_title(provenance.prompt),
-                alt_txt=blocks.alt_text(provenance.prompt),
-                blocks=json.dumps(
-                    blocks.provenance_note(provenance, allowance=result.allowance, cost_micros=result.cost_micros)
-                ),
-            )
+            note = blocks.provenance_note(provenance, allowance=result.allowance, cost_micros=result.cost_micros)
+            upload: dict[str, Any] = {
+                "channel": self._status.channel,
+                "thread_ts": self._status.thread_ts,
+                "file": image.data,
+                "filename": f"easel-{job.id}-{provenance.position}.{EXTENSIONS.get(image.mime_type, 'bin')}",
+                "title": blocks.file_title(provenance.prompt),
+                "alt_txt": blocks.alt_text(provenance.prompt),
+            }
+            try:
+                response = await self._client.files_upload_v2(**upload, blocks=json.dumps(note))
+            except SlackApiError as exc:
+                if exc.response.get("error") != "invalid_blocks":
+                    raise
+                # Should Slack refuse the note on the upload itself, the image still goes out
+                # and the note follows it as the next message in the thread.
+                logger.warning("job %s: note refused on the upload (invalid_blocks); posting it after", job.id)
+                response = await self._client.files_upload_v2(**upload)
+                await self._client.chat_postMessage(
+                    channel=self._status.channel, thread_ts=self._status.thread_ts, text=provenance.prompt, blocks=note
+                )
             uploaded = (response.get("files") or [{}])[0]
             posted.append(PostedImage(file_id=uploaded.get("id"), permalink=uploaded.get("permalink")))
         return posted

@@ -158,3 +158,20 @@ async def test_jobs_still_running_at_shutdown_give_back_their_reservation(
     assert job_statuses(bot) == [("failed", "JobInterrupted")]
     with Session(bot.database()) as session:
         assert [row.status for row in session.exec(select(LedgerRow))] == ["released"]
+
+
+async def test_a_note_slack_refuses_on_the_upload_follows_the_image(
+    bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    slack.fail_next("files.completeUploadExternal", error="invalid_blocks")
+    await slack.slash("a lighthouse")
+    await eventually(lambda: len(slack.files) == 1, what="the image")
+    (uploaded,) = slack.files.values()
+    assert uploaded.content == images.outputs[0] and uploaded.blocks is None
+    parent = slack.messages[0]
+    await eventually(
+        lambda: any(
+            "gpt-image-1-mini" in str(m.blocks) for m in slack.thread(parent.channel, parent.ts) if not m.files
+        ),
+        what="the note as its own message",
+    )
