@@ -131,8 +131,9 @@ async def test_admin_commands(limited: RunningBot, slack: FakeSlack, images: Fak
     assert "Only Easel's admins" in slack.responses[0]["text"]
 
     await slack.slash("admin limit <@U0ALICE|alice> images=1/day usd=5/month", user="U0ADMIN")
+    await eventually(lambda: len(slack.responses) == 2, what="the new limits")
     await slack.slash("admin pause", user="U0ADMIN")
-    await eventually(lambda: len(slack.responses) == 3, what="two admin answers")
+    await eventually(lambda: len(slack.responses) == 3, what="the pause")
     assert "images today: 0 of 1" in slack.responses[1]["text"] and "$5.00" in slack.responses[1]["text"]
     await slack.slash("a lighthouse")
     await eventually(lambda: len(slack.responses) == 4, what="the paused answer")
@@ -148,6 +149,7 @@ async def test_admin_commands(limited: RunningBot, slack: FakeSlack, images: Fak
     assert "1 used of 1" in slack.responses[5]["text"]
 
     await slack.slash("admin exempt <@U0ALICE|alice>", user="U0ADMIN")
+    await eventually(lambda: len(slack.responses) == 7, what="the exemption")
     await slack.slash("admin usage", user="U0ADMIN")
     await eventually(lambda: len(slack.responses) == 8, what="the workspace report")
     assert "<@U0ALICE>: 1 images" in slack.responses[7]["text"]
