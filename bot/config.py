@@ -64,6 +64,17 @@ class LimitSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class JobSettings:
+    """How this process works through the shared job queue."""
+
+    concurrency: int = 8  # jobs one process runs at once
+    lease_seconds: float = 60.0  # a job whose worker fell silent this long is taken up again
+    max_attempts: int = 5  # deliveries Slack refuses are tried this often before the job fails
+    images_per_minute: int | None = None  # every replica together stays under this; None: no budget
+    poll_seconds: float = 1.0  # how often to look for jobs other replicas queued
+
+
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     """Everything Easel reads from its environment, typed and validated."""
 
@@ -97,6 +108,7 @@ class Settings:
     provenance_remote_check: bool = False
     c2pa_trust_anchors: str | None = field(default=None, repr=False)  # PEM text from C2PA_TRUST_ANCHORS
     shutdown_grace_seconds: float = 30.0
+    jobs: JobSettings = JobSettings()
     database_url: str = "sqlite:///easel.db"
     log_level: str = "INFO"
 
@@ -202,6 +214,13 @@ class Settings:
             c2pa_trust_anchors=pem_file("C2PA_TRUST_ANCHORS"),
             provenance_remote_check=(text("PROVENANCE_REMOTE_CHECK") or "0").lower() in ("1", "true", "yes", "on"),
             shutdown_grace_seconds=number("SHUTDOWN_GRACE_SECONDS", 30.0, minimum=0),
+            jobs=JobSettings(
+                concurrency=int(number("JOB_CONCURRENCY", 8, minimum=1)),
+                lease_seconds=number("JOB_LEASE_SECONDS", 60.0, minimum=1),
+                max_attempts=int(number("JOB_MAX_ATTEMPTS", 5, minimum=1)),
+                images_per_minute=int(number("OPENAI_IMAGES_PER_MINUTE", 0, minimum=0)) or None,
+                poll_seconds=number("JOB_POLL_SECONDS", 1.0, minimum=0.05),
+            ),
             database_url=text("DATABASE_URL") or "sqlite:///easel.db",
             log_level=choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),
         )

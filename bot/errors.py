@@ -29,6 +29,14 @@ class JobInterrupted(BotError):
     """Easel stopped before the job finished; what was reserved for it was given back."""
 
 
+class NotDelivered(BotError):
+    """Slack would not take the images after every attempt; the charge was refunded."""
+
+    def __init__(self, attempts: int) -> None:
+        super().__init__(attempts)
+        self.attempts = attempts
+
+
 class NotInChannel(BotError):
     """Easel cannot post in the conversation the request came from."""
 
@@ -77,6 +85,11 @@ class ProviderUnavailable(ProviderError):
     def __init__(self, *, status: int | None = None) -> None:
         super().__init__(status)
         self.status = status
+
+
+class ProviderIncomplete(ProviderError):
+    """The image stream ended before its completed event: the request reached the service,
+    so it is not sent again by itself."""
 
 
 class ProviderAuthFailed(ProviderError):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import getpass
+import os
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 from bot.config import Settings
-from bot.domain.jobs import ImageJob, JobResult, JobStatus, Place, PostedImage
+from bot.domain.jobs import FinishedImage, ImageJob, JobResult, JobStatus, Place, PostedImage, RecordUpload
 from bot.domain.people import Requester
 from bot.domain.requests import HelpWanted, parse_prompt
 from bot.errors import BotError
@@ -24,19 +24,23 @@ class FileReporter:
         self.written: list[Path] = []
         self.failure: str | None = None
 
-    async def progress(self, job: ImageJob, status: JobStatus) -> None:
+    async def progress(self, job: ImageJob, status: JobStatus, *, ahead: int | None = None) -> None:
         print(f"job {job.id}: {status.value}", file=sys.stderr)
 
-    async def deliver(self, job: ImageJob, result: JobResult) -> Sequence[PostedImage]:
-        for image in result.images:
-            provenance = image.provenance
-            path = self._output
-            if provenance.of > 1:
-                path = path.with_name(f"{path.stem}-{provenance.position}{path.suffix}")
-            path.write_bytes(image.data)  # the provider's bytes, untouched
-            self.written.append(path)
-            print(f"{path}: {provenance.model} · {provenance.size} · {provenance.quality} · sha256 {provenance.sha256}")
-        return [PostedImage(file_id=None, permalink=path.resolve().as_uri()) for path in self.written]
+    async def deliver(
+        self, job: ImageJob, image: FinishedImage, result: JobResult, record_upload: RecordUpload
+    ) -> PostedImage:
+        provenance = image.provenance
+        path = self._output
+        if provenance.of > 1:
+            path = path.with_name(f"{path.stem}-{provenance.position}{path.suffix}")
+        path.write_bytes(image.data)  # the provider's bytes, untouched
+        self.written.append(path)
+        print(f"{path}: {provenance.model} · {provenance.size} · {provenance.quality} · sha256 {provenance.sha256}")
+        return PostedImage(file_id=None, permalink=path.resolve().as_uri())
+
+    async def find_posted(self, job: ImageJob, file_id: str) -> PostedImage | None:
+        return None  # files are written in one go: there is never a half-finished one to find
 
     async def user_paused(self, job: ImageJob, strikes: int) -> None:
         print(f"{job.requester.user_id} is paused for today after {strikes} blocked requests", file=sys.stderr)
@@ -61,7 +65,10 @@ async def generate_to_file(settings: Settings, text: str, output: Path) -> int:
             )
             return 1
         requester = Requester("local", getpass.getuser())
-        job = await services.jobs.accept(requester=requester, prompt=parsed, place=Place(conversation="local"))
+        job = await services.jobs.receive(
+            requester=requester, prompt=parsed, place=Place(conversation="local"), held_by=f"local:{os.getpid()}"
+        )
+        assert job is not None  # no request key: never a redelivery
         reporter = FileReporter(output)
         await services.jobs.run(job, reporter)
         if reporter.failure:
@@ -69,4 +76,4 @@ async def generate_to_file(settings: Settings, text: str, output: Path) -> int:
             return 1
         return 0
     finally:
-        await services.close(grace_seconds=0)
+        await services.close()

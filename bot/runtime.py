@@ -13,8 +13,10 @@ from slack_sdk.errors import SlackApiError
 
 from bot.app import build_app
 from bot.config import Settings
+from bot.domain.worker import JobWorker, WorkerPolicy
 from bot.errors import ConfigError
 from bot.slack.client import build_web_client
+from bot.slack.publisher import SlackSurface
 from bot.wiring import build_services
 
 logger = logging.getLogger(__name__)
@@ -34,6 +36,19 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
                 raise ConfigError(f"SLACK_BOT_TOKEN was refused by Slack: {exc.response.get('error')}") from None
             logger.info("connected to Slack as %s in %s", identity.get("user"), identity.get("team"))
             app = build_app(settings, services, client)
+            worker = JobWorker(
+                services.jobs,
+                services.job_records,
+                services.events,
+                SlackSurface(client, settings, model=services.jobs.model_id),
+                WorkerPolicy(
+                    concurrency=settings.jobs.concurrency,
+                    lease_seconds=settings.jobs.lease_seconds,
+                    poll_seconds=settings.jobs.poll_seconds,
+                    images_per_minute=settings.jobs.images_per_minute,
+                ),
+            )
+            worker.start()
             if settings.slack_app_token is not None:
                 handler = AsyncSocketModeHandler(app, settings.slack_app_token.reveal(), web_client=client)
                 await handler.connect_async()  # type: ignore[no-untyped-call]
@@ -50,10 +65,10 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
                 await stop.wait()
                 await runner.cleanup()
             grace = settings.shutdown_grace_seconds
-            logger.info("stopping: letting jobs in flight finish (up to %.0fs)", grace)
-            await services.jobs.drain(grace)
+            logger.info("stopping: jobs in flight may finish within %.0fs; queued ones wait for the next start", grace)
+            await worker.stop(grace)
     finally:
-        await services.close(grace_seconds=0)
+        await services.close()
 
 
 async def _healthy(_request: web.Request) -> web.Response:

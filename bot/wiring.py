@@ -22,6 +22,7 @@ class Services:
     provider: ImageProvider
     database: Database
     jobs: ImageJobs
+    job_records: JobRepository
     events: EventLog
     threads: ThreadImages
     limits: Limits
@@ -29,9 +30,7 @@ class Services:
     lineage: LineageBook
     option_defaults: OptionDefaults
 
-    async def close(self, *, grace_seconds: float = 30.0) -> None:
-        """Let jobs in flight finish (up to the grace period), then release connections."""
-        await self.jobs.drain(grace_seconds)
+    async def close(self) -> None:
         await self.provider.close()
         self.database.close()
 
@@ -83,7 +82,9 @@ def build_services(settings: Settings) -> Services:
             models=model_choices(settings),
             remote_provenance_check=settings.provenance_remote_check,
             trust_anchors=settings.c2pa_trust_anchors,
+            max_attempts=settings.jobs.max_attempts,
         ),
+        job_records=jobs_repository,
         events=EventLog(database),
         threads=threads,
         limits=limits,

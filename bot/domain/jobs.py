@@ -9,30 +9,43 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, cast
 
+from bot.config import Quality
 from bot.domain.credentials import read_credentials
 from bot.domain.imaging import closest_size
 from bot.domain.limits import Limits, Reservation
 from bot.domain.people import Requester
 from bot.domain.pricing import cost_micros, estimate_micros
 from bot.domain.provenance import ParentImage, Provenance
-from bot.domain.requests import Prompt
+from bot.domain.regions import parse_region
+from bot.domain.requests import ImageOptions, Prompt
 from bot.domain.sources import EditSource, EditSources, FileSource, Sources
-from bot.errors import BotError, JobInterrupted, ModelBlocked, ModelRetired
-from bot.providers.base import ImageCall, ImageProvider, ProviderResult, SourceImage
-from bot.storage.repositories import JobRepository, ThreadImages
-from bot.storage.tables import JobRow
+from bot.errors import BotError, JobInterrupted, ModelBlocked, ModelRetired, NotDelivered
+from bot.providers.base import (
+    GeneratedImage,
+    ImageCall,
+    ImageProvider,
+    OutputFormat,
+    ProviderResult,
+    SourceImage,
+    Usage,
+)
+from bot.storage.repositories import JobRepository, NewOutput, ThreadImages
+from bot.storage.tables import ImageRow, JobOutput, JobRow
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+HELD_LEASE = timedelta(hours=1)  # a job run outside the workers keeps them away this long
+RETRY_BASE_SECONDS = 5.0  # a delivery Slack refused is tried again after 5, 10, 20… seconds
+RETRY_MAX_SECONDS = 300.0
 
 
 def utc_now() -> datetime:
@@ -40,6 +53,7 @@ def utc_now() -> datetime:
 
 
 class JobStatus(StrEnum):
+    RECEIVED = "received"  # recorded at the ack; no status message yet
     QUEUED = "queued"
     GENERATING = "generating"
     UPLOADING = "uploading"
@@ -49,10 +63,12 @@ class JobStatus(StrEnum):
 
 @dataclass(frozen=True, kw_only=True)
 class Place:
-    """Where a job's results go: a conversation and, once there is one, its thread."""
+    """Where a job's results go: a conversation and, once there is one, its thread; `status`
+    is the reporter's reference to the message that shows how far the job is."""
 
     conversation: str
     thread: str | None = None
+    status: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,6 +80,8 @@ class ImageJob:
     requested_at: datetime
     edit: EditSource | None = None
     reservation: Reservation | None = None  # what the limits set aside for this job
+    attempt: int = 1  # how many times a worker has taken the job up
+    called: bool = False  # the Images API may have received the request
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,7 +93,8 @@ class FinishedImage:
 
 @dataclass(frozen=True, kw_only=True)
 class JobResult:
-    images: tuple[FinishedImage, ...]
+    """What every image of a request shares in its note."""
+
     model: str
     allowance: str | None = None  # what the requester has left, e.g. "7 of 20 images left today"
     cost_micros: int | None = None  # what the request cost, from the provider's usage
@@ -99,11 +118,23 @@ class ModelChoice:
     setting: str
 
 
-class JobReporter(Protocol):
-    async def progress(self, job: ImageJob, status: JobStatus) -> None: ...
+RecordUpload = Callable[[str], Awaitable[None]]
 
-    async def deliver(self, job: ImageJob, result: JobResult) -> Sequence[PostedImage]:
-        """Show the images; return where each one now lives."""
+
+class JobReporter(Protocol):
+    async def progress(self, job: ImageJob, status: JobStatus, *, ahead: int | None = None) -> None:
+        """Show how far the job is; `ahead` counts the queued jobs before it."""
+        ...
+
+    async def deliver(
+        self, job: ImageJob, image: FinishedImage, result: JobResult, record_upload: RecordUpload
+    ) -> PostedImage:
+        """Show one image and return where it now lives. `record_upload` must be awaited with
+        the file id before the image is shared, so a retry can find it (see `find_posted`)."""
+        ...
+
+    async def find_posted(self, job: ImageJob, file_id: str) -> PostedImage | None:
+        """The image an earlier attempt uploaded as `file_id`, if it reached the thread."""
         ...
 
     async def failed(self, job: ImageJob, error: BotError | None, reference: str) -> None:
@@ -115,8 +146,31 @@ class JobReporter(Protocol):
         ...
 
 
+class DeliveryFailed(Exception):
+    """The images exist but could not be shown yet; they are kept and tried again later."""
+
+    def __init__(self, retry_in: float) -> None:
+        super().__init__(retry_in)
+        self.retry_in = retry_in
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Made:
+    """A model call's images as kept in the database, and what they were made from."""
+
+    result: ProviderResult
+    outputs: tuple[JobOutput, ...]
+    parents: tuple[ParentImage, ...]
+    parent_ids: tuple[int, ...]
+
+
 class ImageJobs:
-    """Runs jobs to their end, one at a time per thread, and tracks the ones in flight."""
+    """Records requests and runs each one to its end: done, or failed with a message.
+
+    A job's state lives in its database row, so that a worker of any replica can take it up
+    again (`bot.domain.worker`), and each run starts where the last one stopped: images
+    already made are posted rather than made again, images already posted are not posted twice.
+    """
 
     def __init__(
         self,
@@ -128,6 +182,7 @@ class ImageJobs:
         models: Sequence[ModelChoice],
         remote_provenance_check: bool = False,
         trust_anchors: str | None = None,
+        max_attempts: int = 5,
         clock: Clock = utc_now,
     ) -> None:
         if not models:
@@ -141,27 +196,31 @@ class ImageJobs:
         self._read_credentials = functools.partial(read_credentials, trust_anchors=trust_anchors)
         self._sources = EditSources(images, self._read_credentials)
         self._clock = clock
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._thread_locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self.max_attempts = max_attempts
+        self.queued = asyncio.Event()  # set whenever a job is queued: wakes this process's worker
 
     @property
     def model_id(self) -> str:
         return self._models[0].model_id
 
-    async def accept(
+    async def receive(
         self,
         *,
         requester: Requester,
         prompt: Prompt,
         place: Place,
         edit: EditSource | None = None,
-        reservation: Reservation | None = None,
-    ) -> ImageJob:
-        """Record the request as queued; the job exists from here on, whatever happens next."""
+        request_key: str | None = None,
+        held_by: str | None = None,
+    ) -> ImageJob | None:
+        """Record the request: from here on it ends in images or a message, whatever happens.
+        None when `request_key` was seen before (Slack delivered the request again).
+        `held_by` runs the job outside the workers (the command line), under a long lease."""
         now = self._clock()
         options = prompt.options
         row = await self._repository.add(
             JobRow(
+                request_key=request_key,
                 team_id=requester.team_id,
                 user_id=requester.user_id,
                 channel_id=place.conversation,
@@ -172,21 +231,22 @@ class ImageJobs:
                 n=options.n,
                 output_format=options.output_format,
                 transparent=options.transparent,
+                size_given=options.size_given,
+                region=prompt.region.label if prompt.region else None,
+                version=prompt.version,
+                edit=edit is not None,
+                edit_file_ids=",".join(edit.file_ids) if edit and edit.file_ids else None,
                 model=self._models[0].model_id,
-                status=JobStatus.QUEUED,
+                status=JobStatus.RECEIVED,
+                lease_owner=held_by,
+                lease_expires_at=now + HELD_LEASE if held_by else None,
                 created_at=now,
             )
         )
+        if row is None:
+            return None
         assert row.id is not None
-        return ImageJob(
-            id=row.id,
-            requester=requester,
-            prompt=prompt,
-            place=place,
-            requested_at=now,
-            edit=edit,
-            reservation=reservation,
-        )
+        return ImageJob(id=row.id, requester=requester, prompt=prompt, place=place, requested_at=now, edit=edit)
 
     async def reserve(self, requester: Requester, prompt: Prompt, *, channel: str, input_images: int) -> Reservation:
         """Set the request's images and estimated cost aside, or raise the limit it would cross."""
@@ -204,30 +264,71 @@ class ImageJobs:
             requester, channel=channel, model=model, images=options.n, estimate_micros=estimate, now=self._clock()
         )
 
+    async def queue(self, job: ImageJob, *, place: Place, reservation: Reservation | None) -> ImageJob:
+        """The request is shown and its limits are reserved: workers may take it from now on."""
+        await self._repository.update(
+            job.id,
+            status=JobStatus.QUEUED,
+            thread_ts=place.thread,
+            status_ts=place.status,
+            reservation_id=reservation.id if reservation else None,
+        )
+        self.queued.set()
+        return replace(job, place=place, reservation=reservation)
+
+    async def refuse(self, job: ImageJob, error: BotError, reservation: Reservation | None = None) -> None:
+        """End a job that never started (a limit, a conversation Easel cannot post in)."""
+        if reservation is not None:
+            await self._limits.release(reservation, now=self._clock())
+        await self._repository.finish(job.id, status=JobStatus.FAILED, at=self._clock(), error=type(error).__name__)
+
     async def release(self, reservation: Reservation) -> None:
         await self._limits.release(reservation, now=self._clock())
 
-    def start(self, job: ImageJob, reporter: JobReporter, files: FileSource | None = None) -> asyncio.Task[None]:
-        """Run `job` in the background; the caller (a Slack handler) has already acked."""
-        task = asyncio.create_task(self.run(job, reporter, files), name=f"job-{job.id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+    async def abandon(self, job: ImageJob, reporter: JobReporter, error: BotError) -> None:
+        """End a job no worker can finish, with a message and a refund."""
+        await self._fail(job, reporter, error=error, reference=_reference())
 
-    async def drain(self, grace_seconds: float) -> None:
-        """Wait up to `grace_seconds` for jobs in flight, then cancel the rest while Slack and
-        the database are still there to release their reservations and tell their users."""
-        if not self._tasks:
-            return
-        _, late = await asyncio.wait(set(self._tasks), timeout=grace_seconds)
-        for task in late:
-            task.cancel()
-        await asyncio.gather(*late, return_exceptions=True)
+    async def load(self, row: JobRow) -> ImageJob:
+        """The job as a worker takes it up from its row."""
+        assert row.id is not None
+        options = ImageOptions(
+            size=row.size,
+            quality=cast(Quality, row.quality),
+            n=row.n,
+            transparent=row.transparent,
+            output_format=cast(OutputFormat, row.output_format),
+            size_given=row.size_given,
+        )
+        prompt = Prompt(
+            row.prompt, options, region=parse_region(row.region) if row.region else None, version=row.version
+        )
+        edit = None
+        if row.edit:
+            edit = EditSource(file_ids=tuple(row.edit_file_ids.split(",")) if row.edit_file_ids else ())
+        reservation = await self._limits.reservation(row.reservation_id) if row.reservation_id else None
+        return ImageJob(
+            id=row.id,
+            requester=Requester(row.team_id, row.user_id),
+            prompt=prompt,
+            place=Place(conversation=row.channel_id, thread=row.thread_ts, status=row.status_ts),
+            requested_at=row.created_at,
+            edit=edit,
+            reservation=reservation,
+            attempt=row.attempts,
+            called=row.called_at is not None,
+        )
 
     async def run(self, job: ImageJob, reporter: JobReporter, files: FileSource | None = None) -> None:
-        """The whole pipeline. Every outcome ends in the database and in front of the user."""
+        """The whole pipeline, resumed where an earlier attempt stopped. Every outcome ends in
+        the database and in front of the user, except `DeliveryFailed` (tried again later)
+        and cancellation outside the model call (the job stays queued for the next start)."""
+        calling = False
         try:
-            async with self._turn_in_thread(job.place):
+            made = await self._restore(job)
+            if made is None:
+                if job.called:
+                    raise JobInterrupted()  # the request may have reached the service: never send it twice
                 await self._set_status(job, JobStatus.GENERATING, reporter)
                 sources = None
                 if job.edit is not None and files is not None and job.place.thread is not None:
@@ -238,12 +339,16 @@ class ImageJobs:
                         prompt=job.prompt,
                         files=files,
                     )
-                result = await self._call_model(job, sources)
-                allowance = await self._settle(job, result)
-                await self._set_status(job, JobStatus.UPLOADING, reporter)
-                await self._publish(job, result, sources, reporter, allowance=allowance)
+                calling = True
+                made = await self._make(job, sources)
+                calling = False
+            allowance = await self._settle(job, made)
+            await self._set_status(job, JobStatus.UPLOADING, reporter)
+            await self._publish(job, made, reporter, allowance=allowance)
             await self._repository.finish(job.id, status=JobStatus.DONE, at=self._clock())
             await reporter.progress(job, JobStatus.DONE)
+        except DeliveryFailed:
+            raise
         except ModelBlocked as error:
             logger.info("job %s: blocked by the model's safety system", job.id)
             await self._fail(job, reporter, error=error, reference=_reference())
@@ -257,25 +362,78 @@ class ImageJobs:
             logger.exception("job %s failed unexpectedly (reference %s)", job.id, reference)
             await self._fail(job, reporter, error=None, reference=reference)
         except asyncio.CancelledError:
-            logger.warning("job %s cancelled (shutting down)", job.id)
-            await self._fail(job, reporter, error=JobInterrupted(), reference=_reference())
+            if calling:
+                logger.warning("job %s cancelled during its model call (shutting down)", job.id)
+                await self._fail(job, reporter, error=JobInterrupted(), reference=_reference())
             raise
 
-    @asynccontextmanager
-    async def _turn_in_thread(self, place: Place) -> AsyncIterator[None]:
-        """One job at a time per thread: an edit waits for the one before it and then applies
-        to its result, so colleagues never fork the picture by accident."""
-        if place.thread is None:
-            yield
-            return
-        key = (place.conversation, place.thread)
-        lock = self._thread_locks.setdefault(key, asyncio.Lock())
-        try:
-            async with lock:
-                yield
-        finally:
-            if not lock.locked() and self._thread_locks.get(key) is lock:
-                del self._thread_locks[key]
+    async def _restore(self, job: ImageJob) -> _Made | None:
+        """The images an earlier attempt made and kept, or None when there are none."""
+        outputs = await self._repository.outputs(job.id)
+        row = await self._repository.get(job.id)
+        if not outputs or row is None:
+            return None
+        usage = Usage(
+            input_text_tokens=row.input_text_tokens,
+            input_image_tokens=row.input_image_tokens,
+            output_tokens=row.output_tokens,
+        )
+        result = ProviderResult(
+            model=row.model,
+            images=tuple(GeneratedImage(data=o.data or b"", output_format=o.output_format) for o in outputs),
+            size=row.size,
+            quality=row.quality,
+            usage=usage if row.output_tokens else None,
+            request_id=row.provider_request_id,
+        )
+        kept = json.loads(row.parents or "[]")
+        return _Made(
+            result=result,
+            outputs=tuple(outputs),
+            parents=tuple(ParentImage(**{k: v for k, v in p.items() if k != "id"}) for p in kept),
+            parent_ids=tuple(p["id"] for p in kept if p.get("id") is not None),
+        )
+
+    async def _make(self, job: ImageJob, sources: Sources | None) -> _Made:
+        """Call the model and keep its images before anything else can go wrong."""
+        await self._repository.update(job.id, called_at=self._clock())
+        result = await self._call_model(job, sources)
+        pairs = list(zip(sources.parents, sources.credentials, strict=True)) if sources else []
+        kept = [
+            {
+                "id": row.id,
+                **asdict(
+                    ParentImage(
+                        number=row.number,
+                        user_id=row.user_id,
+                        origin=row.origin,
+                        ai_provenance=credentials.ai_generated and credentials.state != "invalid",
+                        permalink=row.permalink,
+                    )
+                ),
+            }
+            for row, credentials in pairs
+        ]
+        usage = result.usage
+        await self._repository.store_outputs(
+            job.id,
+            [
+                NewOutput(position=position, data=image.data, output_format=image.output_format)
+                for position, image in enumerate(result.images, start=1)
+            ],
+            at=self._clock(),
+            model=result.model,
+            size=result.size,
+            quality=result.quality,
+            provider_request_id=result.request_id,
+            input_text_tokens=usage.input_text_tokens if usage else 0,
+            input_image_tokens=usage.input_image_tokens if usage else 0,
+            output_tokens=usage.output_tokens if usage else 0,
+            parents=json.dumps(kept),
+        )
+        made = await self._restore(job)
+        assert made is not None
+        return made
 
     async def _call_model(self, job: ImageJob, sources: Sources | None) -> ProviderResult:
         """Try the primary model, then the fallback if the primary is reported retired."""
@@ -313,126 +471,114 @@ class ImageJobs:
                 if len(self._models) > 1:
                     self._models.remove(choice)  # stop asking for it until the next start
                 continue
-            usage = result.usage
-            await self._repository.update(
-                job.id,
-                model=choice.model_id,
-                size=result.size,
-                provider_request_id=result.request_id,
-                input_text_tokens=usage.input_text_tokens if usage else 0,
-                input_image_tokens=usage.input_image_tokens if usage else 0,
-                output_tokens=usage.output_tokens if usage else 0,
-            )
             return replace(result, model=choice.model_id)
         assert last_error is not None
         raise last_error
 
-    async def _settle(self, job: ImageJob, result: ProviderResult) -> str | None:
-        """Charge the exact cost as soon as the images exist (a later failure to post them
-        does not make them free); return what the requester has left."""
+    async def _settle(self, job: ImageJob, made: _Made) -> str | None:
+        """Charge the exact cost as soon as the images exist (settling twice charges once);
+        return what the requester has left."""
         if job.reservation is None:
             return None
         now = self._clock()
+        result = made.result
         await self._limits.settle(
             job.reservation, model=result.model, usage=result.usage, images=len(result.images), job_id=job.id, now=now
         )
         report = await self._limits.usage(job.requester, now=now)
         return report.images_summary
 
-    async def _publish(
-        self,
-        job: ImageJob,
-        result: ProviderResult,
-        sources: Sources | None,
-        reporter: JobReporter,
-        *,
-        allowance: str | None,
-    ) -> None:
-        """Number the images in their thread, post them, then record where they went."""
+    async def _publish(self, job: ImageJob, made: _Made, reporter: JobReporter, *, allowance: str | None) -> None:
+        """Number the images in their thread (once), post those not posted yet, record where."""
         place = job.place
-        rows = await self._images.reserve(
-            place.conversation,
-            place.thread or f"job-{job.id}",
-            job_id=job.id,
-            user_id=job.requester.user_id,
-            count=len(result.images),
-            at=self._clock(),
-        )
-        parents = sources.parents if sources else ()
-        parent_credentials = sources.credentials if sources else ()
-        output_credentials = [
-            await asyncio.to_thread(self._read_credentials, image.data, image.mime_type) for image in result.images
-        ]
-        remote_checks = [
-            await self._provider.check_provenance(image) if self._remote_check else None for image in result.images
-        ]
-        finished = tuple(
-            FinishedImage(
-                data=image.data,
-                mime_type=image.mime_type,
-                provenance=Provenance(
-                    requester=job.requester,
-                    model=result.model,
-                    prompt=job.prompt.text,
-                    size=result.size,
-                    quality=result.quality,
-                    output_format=image.output_format,
-                    requested_at=job.requested_at,
-                    sha256=hashlib.sha256(image.data).hexdigest(),
-                    position=row.position,
-                    of=len(result.images),
-                    number=row.number if place.thread else None,
-                    parents=tuple(
-                        ParentImage(
-                            number=parent.number,
-                            user_id=parent.user_id,
-                            origin=parent.origin,
-                            ai_provenance=credentials.ai_generated and credentials.state != "invalid",
-                            permalink=parent.permalink,
-                        )
-                        for parent, credentials in zip(parents, parent_credentials, strict=True)
-                    ),
-                    region=job.prompt.region.label if job.prompt.region else None,
-                    credentials=credentials,
-                    remote_check=remote.describe() if remote else None,
-                ),
+        result = made.result
+        rows = await self._images.of_job(job.id)
+        if len(rows) != len(made.outputs):
+            rows = await self._images.reserve(
+                place.conversation,
+                place.thread or f"job-{job.id}",
+                job_id=job.id,
+                user_id=job.requester.user_id,
+                count=len(made.outputs),
+                at=self._clock(),
             )
-            for image, row, credentials, remote in zip(
-                result.images, rows, output_credentials, remote_checks, strict=True
-            )
-        )
-        try:
-            cost = cost_micros(result.model, result.usage) if result.usage else None
-            outcome = JobResult(images=finished, model=result.model, allowance=allowance, cost_micros=cost)
-            locations = await reporter.deliver(job, outcome)
-        except BaseException:
-            await self._images.release([row.id for row in rows if row.id is not None])
-            raise
-        for row, image, location in zip(rows, finished, locations, strict=True):
-            assert row.id is not None
+        cost = cost_micros(result.model, result.usage) if result.usage else None
+        summary = JobResult(model=result.model, allowance=allowance, cost_micros=cost)
+        for output, row, image in zip(made.outputs, rows, result.images, strict=True):
+            if output.posted:
+                continue
+            assert output.id is not None and row.id is not None
+            finished = await self._finish_image(job, made, image, row)
+            try:
+                location = await reporter.find_posted(job, output.slack_file_id) if output.slack_file_id else None
+                if location is None:
+                    location = await reporter.deliver(
+                        job, finished, summary, functools.partial(self._repository.record_upload, output.id)
+                    )
+            except BotError:
+                raise
+            except Exception as exc:
+                if job.attempt >= self.max_attempts:
+                    raise NotDelivered(job.attempt) from exc
+                delay = min(RETRY_BASE_SECONDS * 2 ** (job.attempt - 1), RETRY_MAX_SECONDS)
+                logger.warning("job %s: delivery failed (%s); trying again in %.0fs", job.id, exc, delay)
+                raise DeliveryFailed(delay) from exc
             await self._images.complete(
                 row.id,
                 slack_file_id=location.file_id,
                 permalink=location.permalink,
-                sha256=image.provenance.sha256,
-                byte_size=len(image.data),
-                mime_type=image.mime_type,
-                c2pa=image.provenance.credentials.describe() if image.provenance.credentials else None,
+                sha256=finished.provenance.sha256,
+                byte_size=len(finished.data),
+                mime_type=finished.mime_type,
+                c2pa=finished.provenance.credentials.describe() if finished.provenance.credentials else None,
             )
-            await self._images.add_parents(row.id, [parent.id for parent in parents if parent.id is not None])
+            await self._images.add_parents(row.id, made.parent_ids)
+            await self._repository.mark_posted(output.id)
+
+    async def _finish_image(self, job: ImageJob, made: _Made, image: GeneratedImage, row: ImageRow) -> FinishedImage:
+        """The image with its provenance: who, what, which model, which parents, its C2PA."""
+        result = made.result
+        credentials = await asyncio.to_thread(self._read_credentials, image.data, image.mime_type)
+        remote = await self._provider.check_provenance(image) if self._remote_check else None
+        return FinishedImage(
+            data=image.data,
+            mime_type=image.mime_type,
+            provenance=Provenance(
+                requester=job.requester,
+                model=result.model,
+                prompt=job.prompt.text,
+                size=result.size,
+                quality=result.quality,
+                output_format=image.output_format,
+                requested_at=job.requested_at,
+                sha256=hashlib.sha256(image.data).hexdigest(),
+                position=row.position,
+                of=len(result.images),
+                number=row.number if job.place.thread else None,
+                parents=made.parents,
+                region=job.prompt.region.label if job.prompt.region else None,
+                credentials=credentials,
+                remote_check=remote.describe() if remote else None,
+            ),
+        )
 
     async def _set_status(self, job: ImageJob, status: JobStatus, reporter: JobReporter) -> None:
         await self._repository.update(job.id, status=status)
         await reporter.progress(job, status)
 
     async def _fail(self, job: ImageJob, reporter: JobReporter, *, error: BotError | None, reference: str) -> None:
-        """Record the failure, give back what was reserved (a settled charge stays), tell the user."""
+        """Record the failure, tell the user, and give back what was reserved; a charge stays
+        only for images that reached the thread."""
         code = type(error).__name__ if error else f"bug:{reference}"
-        if job.reservation is not None:
-            try:
-                await self._limits.release(job.reservation, now=self._clock())
-            except Exception:
-                logger.exception("job %s: could not release its reservation", job.id)
+        try:
+            outputs = await self._repository.outputs(job.id)
+            posted = any(output.posted for output in outputs)
+            if job.reservation is not None:
+                await self._limits.release(job.reservation, now=self._clock(), refund=not posted)
+            unposted = [row.id for row in await self._images.of_job(job.id) if row.slack_file_id is None]
+            await self._images.release([image_id for image_id in unposted if image_id is not None])
+        except Exception:
+            logger.exception("job %s: could not release what it reserved", job.id)
         try:
             await self._repository.finish(job.id, status=JobStatus.FAILED, at=self._clock(), error=code)
         except Exception:

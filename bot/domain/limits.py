@@ -210,8 +210,16 @@ class Limits:
             reservation.id, actual_micros=actual, images=images, tokens=tokens, job_id=job_id, at=_utc(now)
         )
 
-    async def release(self, reservation: Reservation, *, now: datetime) -> None:
-        await self._ledger.release(reservation.id, at=_utc(now))
+    async def release(self, reservation: Reservation, *, now: datetime, refund: bool = False) -> None:
+        """Give back what was set aside; `refund` also undoes a settled charge (the images
+        were made but never reached anyone)."""
+        await self._ledger.release(reservation.id, at=_utc(now), settled_too=refund)
+
+    async def reservation(self, reservation_id: int) -> Reservation | None:
+        row = await self._ledger.get(reservation_id)
+        if row is None:
+            return None
+        return Reservation(id=reservation_id, images=row.images, estimate_micros=row.estimate_micros)
 
     async def strike(self, requester: Requester, *, job_id: int, now: datetime) -> bool:
         """Count a safety block; True when it is the one that pauses the user for the day."""

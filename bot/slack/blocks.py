@@ -22,6 +22,7 @@ ALT_TEXT_CHARS = 1000
 TITLE_CHARS = 120
 
 _STATUS_LABELS = {
+    JobStatus.RECEIVED: ":hourglass_flowing_sand: queued",
     JobStatus.QUEUED: ":hourglass_flowing_sand: queued",
     JobStatus.GENERATING: ":art: generating",
     JobStatus.UPLOADING: ":arrow_up: uploading",
@@ -41,9 +42,10 @@ def request_message(
     model: str,
     editing: bool = False,
     job_id: int | None = None,
+    ahead: int | None = None,
 ) -> dict[str, Any]:
     """The message that anchors a request's thread (or, for an edit, stands in it) and shows
-    how far the job has got."""
+    how far the job has got (while queued, how many requests are ahead of it)."""
     options = prompt.options
     verb = "asked to edit" if editing else "asked"
     if editing and prompt.version is not None:
@@ -60,7 +62,7 @@ def request_message(
             {"type": "section", "text": {"type": "mrkdwn", "text": asked}},
             {
                 "type": "context",
-                "elements": [{"type": "mrkdwn", "text": f"{_STATUS_LABELS[status]} · {details}"}],
+                "elements": [{"type": "mrkdwn", "text": f"{_status_label(status, ahead)} · {details}"}],
             },
             *(
                 [
@@ -81,6 +83,13 @@ def request_message(
             ),
         ],
     }
+
+
+def _status_label(status: JobStatus, ahead: int | None) -> str:
+    label = _STATUS_LABELS[status]
+    if status is JobStatus.QUEUED and ahead:
+        label += f" ({ahead} {'request' if ahead == 1 else 'requests'} ahead)"
+    return label
 
 
 def provenance_note(

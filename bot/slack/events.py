@@ -137,11 +137,22 @@ async def _on_person_message(
             channel=channel,
             thread_ts=home,
             edit=edit,
+            request_key=_request_key(event, body),
         )
     except BotError as error:  # a limit, or a conversation Easel may not post in
         await client.chat_postEphemeral(
             channel=channel, user=event["user"], thread_ts=home, **blocks.message(replies.for_error(error))
         )
+
+
+def _request_key(event: dict[str, Any], body: dict[str, Any]) -> str | None:
+    """What makes a message one request: its `client_msg_id`, which a redelivery (and the
+    `app_mention` twin of a mention) shares, or else the event id."""
+    if event.get("client_msg_id"):
+        return f"message:{event['client_msg_id']}"
+    if body.get("event_id"):
+        return f"event:{body['event_id']}"
+    return None
 
 
 def _looks_like_an_image(file: dict[str, Any]) -> bool:

@@ -1,4 +1,4 @@
-"""Turning an accepted Slack request into a running job, shared by every surface."""
+"""Turning an accepted Slack request into a queued job, shared by every surface."""
 
 from __future__ import annotations
 
@@ -9,14 +9,10 @@ from bot.domain.jobs import JobStatus, Place
 from bot.domain.people import Requester
 from bot.domain.requests import Prompt
 from bot.domain.sources import EditSource
-from bot.errors import NotInChannel
+from bot.errors import BotError, JobInterrupted, NotInChannel
 from bot.slack import blocks
-from bot.slack.files import SlackFiles
-from bot.slack.publisher import SlackThreadReporter, StatusMessage
+from bot.slack.publisher import CANNOT_POST
 from bot.wiring import Services
-
-# What chat.postMessage says when the bot may not post in a conversation.
-_CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
 
 
 async def start_job(
@@ -28,37 +24,46 @@ async def start_job(
     channel: str,
     thread_ts: str | None = None,
     edit: EditSource | None = None,
+    request_key: str | None = None,
 ) -> None:
-    """Post the status message (its thread holds the results), record the job, start it.
+    """Record the job, reserve its limits, post its status message (whose thread holds the
+    results), and queue it for the workers.
 
-    The limits come first: a request over a limit raises before anything is posted. Posting
-    doubles as the membership check: a conversation Easel cannot post in raises `NotInChannel`,
-    and the reservation is given back, so nothing is generated or charged.
+    The job is a database row before anything else happens, and `request_key` (Slack's id
+    for the message) makes a redelivered request a no-op. A request over a limit raises
+    before anything is posted. Posting doubles as the membership check: a conversation
+    Easel cannot post in raises `NotInChannel`, and the reservation is given back.
     """
     jobs = services.jobs
+    job = await jobs.receive(
+        requester=requester,
+        prompt=prompt,
+        place=Place(conversation=channel, thread=thread_ts),
+        edit=edit,
+        request_key=request_key,
+    )
+    if job is None:
+        return  # Slack delivered this request before: it has its job already
     inputs = 0 if edit is None else max(len(edit.file_ids), 1)
-    reservation = await jobs.reserve(requester, prompt, channel=channel, input_images=inputs)
+    try:
+        reservation = await jobs.reserve(requester, prompt, channel=channel, input_images=inputs)
+    except BotError as error:
+        await jobs.refuse(job, error)
+        raise
     try:
         posted = await client.chat_postMessage(
             channel=channel,
             thread_ts=thread_ts,
             **blocks.request_message(
-                requester, prompt, JobStatus.QUEUED, model=jobs.model_id, editing=edit is not None
+                requester, prompt, JobStatus.QUEUED, model=jobs.model_id, editing=edit is not None, job_id=job.id
             ),
         )
     except BaseException as exc:
-        await jobs.release(reservation)
-        if isinstance(exc, SlackApiError) and exc.response.get("error") in _CANNOT_POST:
-            raise NotInChannel(channel) from exc
+        refusal = NotInChannel(channel)
+        if isinstance(exc, SlackApiError) and exc.response.get("error") in CANNOT_POST:
+            await jobs.refuse(job, refusal, reservation)
+            raise refusal from exc
+        await jobs.refuse(job, JobInterrupted(), reservation)
         raise
-    status = StatusMessage(channel=channel, ts=posted["ts"], thread_ts=thread_ts or posted["ts"])
-    job = await jobs.accept(
-        requester=requester,
-        prompt=prompt,
-        place=Place(conversation=channel, thread=status.thread_ts),
-        edit=edit,
-        reservation=reservation,
-    )
-    files = SlackFiles.for_conversation(client, services.settings, channel=channel)
-    reporter = SlackThreadReporter(client, status, model=jobs.model_id, admins=services.settings.admin_user_ids)
-    jobs.start(job, reporter, files)
+    place = Place(conversation=channel, thread=thread_ts or posted["ts"], status=posted["ts"])
+    await jobs.queue(job, place=place, reservation=reservation)

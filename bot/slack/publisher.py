@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from bot.domain.jobs import ImageJob, JobResult, JobStatus, PostedImage
-from bot.errors import BotError
+from bot.config import Settings
+from bot.domain.jobs import FinishedImage, ImageJob, JobResult, JobStatus, PostedImage, RecordUpload
+from bot.domain.sources import FileSource
+from bot.errors import BotError, NotInChannel
 from bot.slack import blocks, replies
+from bot.slack.files import SlackFiles
 
 logger = logging.getLogger(__name__)
 
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+UPLOAD_ATTEMPTS = 3  # a failed transfer to Slack's upload URL is tried again at once, twice
+# What Slack says when Easel may no longer post in the conversation: trying again is useless.
+CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
+# What Slack says when the message a thread hangs from was deleted (and had no replies).
+THREAD_GONE = {"thread_not_found", "message_not_found"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,8 +36,25 @@ class StatusMessage:
     """The message whose status line follows the job (`ts`) and the thread it anchors."""
 
     channel: str
-    ts: str
-    thread_ts: str
+    ts: str | None  # None: the job was never shown (Easel stopped right after the ack)
+    thread_ts: str | None
+
+
+class SlackSurface:
+    """`JobSurface` for Slack: each job shows itself in its thread and reads files from it."""
+
+    def __init__(self, client: AsyncWebClient, settings: Settings, *, model: str) -> None:
+        self._client = client
+        self._settings = settings
+        self._model = model
+
+    def reporter(self, job: ImageJob) -> SlackThreadReporter:
+        place = job.place
+        status = StatusMessage(channel=place.conversation, ts=place.status, thread_ts=place.thread)
+        return SlackThreadReporter(self._client, status, model=self._model, admins=self._settings.admin_user_ids)
+
+    def files(self, job: ImageJob) -> FileSource:
+        return SlackFiles.for_conversation(self._client, self._settings, channel=job.place.conversation)
 
 
 class SlackThreadReporter:
@@ -40,44 +68,109 @@ class SlackThreadReporter:
         self._model = model
         self._admins = admins
 
-    async def progress(self, job: ImageJob, status: JobStatus) -> None:
-        await self._show_status(job, status)
+    async def progress(self, job: ImageJob, status: JobStatus, *, ahead: int | None = None) -> None:
+        await self._show_status(job, status, ahead=ahead)
 
-    async def deliver(self, job: ImageJob, result: JobResult) -> Sequence[PostedImage]:
-        """Upload each image exactly as the model returned it, with its note underneath."""
-        posted: list[PostedImage] = []
-        for image in result.images:
-            provenance = image.provenance
-            note = blocks.provenance_note(provenance, allowance=result.allowance, cost_micros=result.cost_micros)
-            upload: dict[str, Any] = {
-                "channel": self._status.channel,
-                "thread_ts": self._status.thread_ts,
-                "file": image.data,
-                "filename": f"easel-{job.id}-{provenance.position}.{EXTENSIONS.get(image.mime_type, 'bin')}",
-                "title": blocks.file_title(provenance.prompt),
-                "alt_txt": blocks.alt_text(provenance.prompt),
-            }
+    async def deliver(
+        self, job: ImageJob, image: FinishedImage, result: JobResult, record_upload: RecordUpload
+    ) -> PostedImage:
+        """Upload the image exactly as the model returned it, with its note underneath.
+
+        The three steps of `files_upload_v2`, done here so that the file id is recorded
+        before the file is shared: should Easel stop after sharing, the next attempt finds
+        the file (`find_posted`) instead of posting it twice."""
+        provenance = image.provenance
+        note = blocks.provenance_note(provenance, allowance=result.allowance, cost_micros=result.cost_micros)
+        filename = f"easel-{job.id}-{provenance.position}.{EXTENSIONS.get(image.mime_type, 'bin')}"
+        ticket = await self._client.files_getUploadURLExternal(
+            filename=filename,
+            length=len(image.data),
+            alt_txt=blocks.alt_text(provenance.prompt),
+        )
+        file_id: str = ticket["file_id"]
+        await record_upload(file_id)
+        await self._transfer(ticket["upload_url"], image.data)
+        share = {"files": [{"id": file_id, "title": blocks.file_title(provenance.prompt)}]}
+        try:
+            response = await self._share(**share, blocks=json.dumps(note))
+        except SlackApiError as exc:
+            if exc.response.get("error") != "invalid_blocks":
+                raise
+            # Should Slack refuse the note on the upload itself, the image still goes out
+            # and the note follows it as the next message in the thread.
+            logger.warning("job %s: note refused on the upload (invalid_blocks); posting it after", job.id)
+            response = await self._share(**share)
+            await self._post(text=provenance.prompt, blocks=note)
+        uploaded = (response.get("files") or [{}])[0]
+        return PostedImage(file_id=file_id, permalink=uploaded.get("permalink"))
+
+    async def find_posted(self, job: ImageJob, file_id: str) -> PostedImage | None:
+        """True when the file was shared in this conversation (an upload never completed,
+        or deleted since, is not: it is uploaded again)."""
+        try:
+            info = await self._client.files_info(file=file_id)
+        except SlackApiError as exc:
+            if exc.response.get("error") == "file_not_found":
+                return None
+            raise
+        file: dict[str, Any] = info.get("file") or {}
+        shares = file.get("shares") or {}
+        shared_in = {channel for kind in shares.values() for channel in kind}
+        if self._status.channel not in shared_in:
+            return None
+        logger.info("job %s: file %s was posted by an earlier attempt", job.id, file_id)
+        return PostedImage(file_id=file_id, permalink=file.get("permalink"))
+
+    async def _transfer(self, url: str, data: bytes) -> None:
+        """Send the bytes to the upload URL Slack gave (it carries its own authorisation: no
+        token goes with it)."""
+        for attempt in range(1, UPLOAD_ATTEMPTS + 1):
             try:
-                response = await self._client.files_upload_v2(**upload, blocks=json.dumps(note))
-            except SlackApiError as exc:
-                if exc.response.get("error") != "invalid_blocks":
-                    raise
-                # Should Slack refuse the note on the upload itself, the image still goes out
-                # and the note follows it as the next message in the thread.
-                logger.warning("job %s: note refused on the upload (invalid_blocks); posting it after", job.id)
-                response = await self._client.files_upload_v2(**upload)
-                await self._client.chat_postMessage(
-                    channel=self._status.channel, thread_ts=self._status.thread_ts, text=provenance.prompt, blocks=note
-                )
-            uploaded = (response.get("files") or [{}])[0]
-            posted.append(PostedImage(file_id=uploaded.get("id"), permalink=uploaded.get("permalink")))
-        return posted
+                async with self._client.session.post(url, data=data) as response:  # type: ignore[union-attr]
+                    if response.status == 200:
+                        return
+                    problem = f"HTTP {response.status}"
+            except aiohttp.ClientError as exc:
+                problem = type(exc).__name__
+            logger.warning("upload to Slack failed (%s), attempt %d of %d", problem, attempt, UPLOAD_ATTEMPTS)
+            if attempt < UPLOAD_ATTEMPTS:
+                await asyncio.sleep(attempt * 0.5)
+        raise ConnectionError(f"Slack did not take the upload ({problem})")
+
+    async def _share(self, **share: Any) -> dict[str, Any]:
+        return await self._in_thread(
+            self._client.files_completeUploadExternal, channel_id=self._status.channel, **share
+        )
+
+    async def _post(self, **message: Any) -> dict[str, Any]:
+        return await self._in_thread(self._client.chat_postMessage, channel=self._status.channel, **message)
+
+    async def _in_thread(self, send: Callable[..., Awaitable[AsyncSlackResponse]], **params: Any) -> dict[str, Any]:
+        """Post into the job's thread. Errors that make trying again useless become the
+        user's message; if the thread's first message was deleted, the result goes to the
+        channel with a word why, rather than being lost."""
+        try:
+            response = await send(thread_ts=self._status.thread_ts, **params)
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error in CANNOT_POST:
+                raise NotInChannel(self._status.channel) from exc
+            if self._status.thread_ts is None or error not in THREAD_GONE:
+                raise
+            logger.info("thread %s in %s is gone; posting in the channel", self._status.thread_ts, self._status.channel)
+            self._status = StatusMessage(channel=self._status.channel, ts=None, thread_ts=None)
+            await self._post(**blocks.message(replies.thread_gone()))
+            response = await send(thread_ts=None, **params)
+        return dict(response.data) if isinstance(response.data, dict) else {}
 
     async def failed(self, job: ImageJob, error: BotError | None, reference: str) -> None:
         text = replies.for_error(error) if error is not None else replies.unexpected(reference)
-        await self._client.chat_postMessage(
-            channel=self._status.channel, thread_ts=self._status.thread_ts, **blocks.message(text)
-        )
+        if job.place.status is None:
+            text = f"<@{job.requester.user_id}> {text}"  # no thread shows the request: say whose it was
+        try:
+            await self._post(**blocks.message(text))
+        except NotInChannel:
+            logger.warning("job %s: cannot tell its requester in %s any more", job.id, self._status.channel)
         await self._show_status(job, JobStatus.FAILED)
 
     async def user_paused(self, job: ImageJob, strikes: int) -> None:
@@ -89,8 +182,10 @@ class SlackThreadReporter:
             except SlackApiError as exc:
                 logger.warning("could not tell admin %s about a paused user: %s", admin, exc.response.get("error"))
 
-    async def _show_status(self, job: ImageJob, status: JobStatus) -> None:
+    async def _show_status(self, job: ImageJob, status: JobStatus, *, ahead: int | None = None) -> None:
         """Status is a courtesy: failing to show it must not fail the job."""
+        if self._status.ts is None:
+            return
         try:
             await self._client.chat_update(
                 channel=self._status.channel,
@@ -102,6 +197,7 @@ class SlackThreadReporter:
                     model=self._model,
                     editing=job.edit is not None,
                     job_id=job.id,
+                    ahead=ahead,
                 ),
             )
         except SlackApiError as exc:

@@ -10,8 +10,10 @@ from bot.errors import (
     JobInterrupted,
     ModelBlocked,
     ModelRetired,
+    NotDelivered,
     NotInChannel,
     ProviderAuthFailed,
+    ProviderIncomplete,
     ProviderRateLimited,
     ProviderRejected,
     ProviderTimeout,
@@ -28,7 +30,16 @@ def for_error(error: BotError) -> str:
         case NotInChannel():
             return invite_me()
         case JobInterrupted():
-            return ":arrows_counterclockwise: Easel restarted before it could finish your image. Please ask again."
+            return (
+                ":arrows_counterclockwise: Easel restarted while your image was being made. "
+                "It was not sent again by itself, since that could be billed twice; nothing was charged. "
+                "Please ask again."
+            )
+        case NotDelivered():
+            return (
+                f":cloud: Slack would not take the image after {error.attempts} attempts, so it could not be "
+                "posted; nothing was charged. Please ask again in a few minutes."
+            )
         case ModelBlocked():
             return (
                 ":no_entry: The request was blocked by the model's safety system; nothing was charged. "
@@ -51,6 +62,11 @@ def for_error(error: BotError) -> str:
             return (
                 f":hourglass: The image service did not answer within {_duration(error.seconds)}. "
                 "It was not retried automatically, since a slow request may still be billed; try again."
+            )
+        case ProviderIncomplete():
+            return (
+                ":scissors: The image service stopped before the image was finished. It was not retried "
+                "automatically, since the request may still be billed; nothing was charged. Try again."
             )
         case ProviderUnavailable():
             return ":cloud: The image service is unavailable right now. Please try again in a few minutes."
@@ -89,6 +105,10 @@ def unexpected(reference: str) -> str:
     return (
         f":boom: Something went wrong on my side. If it keeps happening, give an admin this reference: `{reference}`."
     )
+
+
+def thread_gone() -> str:
+    return ":wastebasket: The message this thread started from was deleted, so the result is posted here."
 
 
 def invite_me() -> str:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import func, text
+from sqlalchemy import func, or_, text, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, delete, select
 
 from bot.storage.database import Database
@@ -17,6 +18,7 @@ from bot.storage.tables import (
     BotSetting,
     ImageParent,
     ImageRow,
+    JobOutput,
     JobRow,
     LedgerRow,
     LimitOverride,
@@ -33,11 +35,29 @@ class _Repository:
         self._run = database.run
 
 
+# A job is active until it is done or failed; "received" jobs have no status message yet.
+ACTIVE_STATUSES = ("received", "queued", "generating", "uploading")
+RUNNABLE_STATUSES = ("queued", "generating", "uploading")
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewOutput:
+    position: int
+    data: bytes
+    output_format: str
+
+
 class JobRepository(_Repository):
-    async def add(self, job: JobRow) -> JobRow:
-        def work(session: Session) -> JobRow:
+    async def add(self, job: JobRow) -> JobRow | None:
+        """Insert `job`; None when a job with its `request_key` exists (a redelivered request)."""
+
+        def work(session: Session) -> JobRow | None:
             session.add(job)
-            session.commit()
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                return None
             session.refresh(job)
             return job
 
@@ -59,7 +79,189 @@ class JobRepository(_Repository):
         await self._run(work)
 
     async def finish(self, job_id: int, *, status: str, at: datetime, error: str | None = None) -> None:
-        await self.update(job_id, status=status, finished_at=at, error=error)
+        """End the job; images it kept for posting are dropped (a failed job is refunded)."""
+
+        def work(session: Session) -> None:
+            job = session.get(JobRow, job_id)
+            if job is None:
+                raise LookupError(f"job {job_id} does not exist")
+            job.status, job.finished_at, job.error = status, at, error
+            job.lease_owner = job.lease_expires_at = None
+            session.add(job)
+            session.execute(update(JobOutput).where(col(JobOutput.job_id) == job_id).values(data=None))
+            session.commit()
+
+        await self._run(work)
+
+    async def claim(
+        self, owner: str, *, now: datetime, lease: timedelta, limit: int, images_per_minute: int | None = None
+    ) -> list[JobRow]:
+        """Take up to `limit` runnable jobs under a lease, oldest first.
+
+        A job waits while an earlier job of its thread is active (edits apply in order, on any
+        replica), while a retry's `not_before` is ahead, and while the images-per-minute budget
+        is spent. SQLite transactions begin IMMEDIATE, so claims never interleave; PostgreSQL
+        skips rows another replica is claiming, and with a budget the claims of every replica
+        take turns on an advisory lock so that they count the same minute.
+        """
+
+        def work(session: Session) -> list[JobRow]:
+            postgres = session.get_bind().dialect.name == "postgresql"
+            budget: int | None = None
+            if images_per_minute is not None:
+                if postgres:
+                    session.execute(text("SELECT pg_advisory_xact_lock(hashtext('easel:claim'))"))
+                used = session.exec(
+                    select(func.coalesce(func.sum(JobRow.n), 0)).where(
+                        col(JobRow.slot_at) >= now - timedelta(minutes=1)
+                    )
+                ).one()
+                budget = images_per_minute - int(used)
+            earlier = aliased(JobRow)
+            blocked = (
+                select(earlier.id)
+                .where(
+                    earlier.channel_id == JobRow.channel_id,
+                    earlier.thread_ts == JobRow.thread_ts,
+                    col(earlier.id) < JobRow.id,
+                    col(earlier.status).in_(ACTIVE_STATUSES),
+                )
+                .exists()
+            )
+            query = (
+                select(JobRow)
+                .where(
+                    col(JobRow.status).in_(RUNNABLE_STATUSES),
+                    or_(col(JobRow.lease_expires_at).is_(None), col(JobRow.lease_expires_at) < now),
+                    or_(col(JobRow.not_before).is_(None), col(JobRow.not_before) <= now),
+                    ~blocked,
+                )
+                .order_by(col(JobRow.id))
+                .limit(limit)
+            )
+            if postgres:
+                query = query.with_for_update(skip_locked=True, of=JobRow)
+            claimed: list[JobRow] = []
+            slots_open = True
+            for job in session.exec(query):
+                if job.called_at is None and budget is not None:
+                    # The first job may exceed an empty budget on its own, or it would wait forever.
+                    fits = job.n <= budget or budget == images_per_minute
+                    if not (slots_open and fits):
+                        slots_open = False  # first come, first served: later jobs wait behind it
+                        continue
+                    budget -= job.n
+                    job.slot_at = now
+                job.lease_owner, job.lease_expires_at, job.attempts = owner, now + lease, job.attempts + 1
+                session.add(job)
+                claimed.append(job)
+            session.commit()
+            return claimed
+
+        return await self._run(work)
+
+    async def extend_lease(self, job_id: int, owner: str, *, until: datetime) -> bool:
+        """False when the lease is no longer `owner`'s."""
+
+        def work(session: Session) -> bool:
+            result = session.execute(
+                update(JobRow)
+                .where(col(JobRow.id) == job_id, col(JobRow.lease_owner) == owner)
+                .values(lease_expires_at=until)
+            )
+            session.commit()
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+        return await self._run(work)
+
+    async def release_lease(
+        self, job_id: int, owner: str, *, status: str | None = None, not_before: datetime | None = None
+    ) -> None:
+        """Give the job back to the queue, to be claimed again (after `not_before`)."""
+        values: dict[str, object] = {"lease_owner": None, "lease_expires_at": None, "not_before": not_before}
+        if status is not None:
+            values["status"] = status
+
+        def work(session: Session) -> None:
+            session.execute(
+                update(JobRow).where(col(JobRow.id) == job_id, col(JobRow.lease_owner) == owner).values(**values)
+            )
+            session.commit()
+
+        await self._run(work)
+
+    async def store_outputs(self, job_id: int, outputs: Sequence[NewOutput], *, at: datetime, **fields: object) -> None:
+        """Keep the model's images, and what the call reported, in one transaction."""
+
+        def work(session: Session) -> None:
+            job = session.get(JobRow, job_id)
+            if job is None:
+                raise LookupError(f"job {job_id} does not exist")
+            for name, value in fields.items():
+                setattr(job, name, value)
+            session.add(job)
+            for output in outputs:
+                session.add(
+                    JobOutput(
+                        job_id=job_id,
+                        position=output.position,
+                        data=output.data,
+                        output_format=output.output_format,
+                        created_at=at,
+                    )
+                )
+            session.commit()
+
+        await self._run(work)
+
+    async def outputs(self, job_id: int) -> list[JobOutput]:
+        def work(session: Session) -> list[JobOutput]:
+            query = select(JobOutput).where(JobOutput.job_id == job_id).order_by(col(JobOutput.position))
+            return list(session.exec(query))
+
+        return await self._run(work)
+
+    async def record_upload(self, output_id: int, slack_file_id: str) -> None:
+        await self._set_output(output_id, slack_file_id=slack_file_id)
+
+    async def mark_posted(self, output_id: int) -> None:
+        await self._set_output(output_id, posted=True, data=None)
+
+    async def _set_output(self, output_id: int, **values: object) -> None:
+        def work(session: Session) -> None:
+            session.execute(update(JobOutput).where(col(JobOutput.id) == output_id).values(**values))
+            session.commit()
+
+        await self._run(work)
+
+    async def queue_position(self, job_id: int) -> int:
+        """How many queued jobs are ahead of this one."""
+
+        def work(session: Session) -> int:
+            ahead = session.exec(
+                select(func.count()).select_from(JobRow).where(JobRow.status == "queued", col(JobRow.id) < job_id)
+            ).one()
+            return int(ahead)
+
+        return await self._run(work)
+
+    async def waiting(self, *, limit: int) -> list[JobRow]:
+        """The oldest queued jobs no worker has taken up yet."""
+
+        def work(session: Session) -> list[JobRow]:
+            query = select(JobRow).where(JobRow.status == "queued").order_by(col(JobRow.id)).limit(limit)
+            return list(session.exec(query))
+
+        return await self._run(work)
+
+    async def abandoned(self, *, received_before: datetime) -> list[JobRow]:
+        """Jobs recorded but never queued: the process stopped between the ack and the post."""
+
+        def work(session: Session) -> list[JobRow]:
+            query = select(JobRow).where(JobRow.status == "received", col(JobRow.created_at) < received_before)
+            return list(session.exec(query))
+
+        return await self._run(work)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -205,7 +407,10 @@ class ThreadImages(_Repository):
         await self._run(work)
 
     async def add_parents(self, image_id: int, parent_ids: Sequence[int]) -> None:
+        """Record the lineage (again, harmlessly, when a resumed job posts the image)."""
+
         def work(session: Session) -> None:
+            session.exec(delete(ImageParent).where(col(ImageParent.image_id) == image_id))
             session.add_all(
                 ImageParent(image_id=image_id, parent_id=parent_id, position=position)
                 for position, parent_id in enumerate(parent_ids, start=1)
@@ -349,6 +554,16 @@ class EventLog(_Repository):
             except IntegrityError:
                 return False
             return True
+
+        return await self._run(work)
+
+    async def forget(self, *, received_before: datetime) -> int:
+        """Drop ids older than any retry Slack would still send (it gives up within hours)."""
+
+        def work(session: Session) -> int:
+            result = session.execute(delete(ReceivedEvent).where(col(ReceivedEvent.received_at) < received_before))
+            session.commit()
+            return int(result.rowcount)  # type: ignore[attr-defined]
 
         return await self._run(work)
 
@@ -506,10 +721,15 @@ class Ledger(_Repository):
 
         await self._run(work)
 
-    async def release(self, reservation_id: int, *, at: datetime) -> None:
+    async def get(self, reservation_id: int) -> LedgerRow | None:
+        return await self._run(lambda session: session.get(LedgerRow, reservation_id))
+
+    async def release(self, reservation_id: int, *, at: datetime, settled_too: bool = False) -> None:
+        """Give the reservation back; `settled_too` refunds a charge for images never posted."""
+
         def work(session: Session) -> None:
             row = session.get(LedgerRow, reservation_id)
-            if row is None or row.status != "reserved":
+            if row is None or row.status == "released" or (row.status == "settled" and not settled_too):
                 return
             row.status, row.actual_micros, row.settled_at = "released", 0, at
             session.add(row)

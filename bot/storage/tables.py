@@ -4,16 +4,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
 class JobRow(SQLModel, table=True):
-    """One request for images, from acceptance to its end (done or failed)."""
+    """One request for images, from acceptance to its end (done or failed).
+
+    The row is the job's durable state: a worker of any replica claims it under a lease
+    (`lease_owner`, `lease_expires_at`), and a job whose lease ran out is picked up again.
+    `called_at` marks that the Images API may have received the request: such a job is never
+    sent again by itself, since a second call could be billed twice.
+    """
 
     __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_thread", "channel_id", "thread_ts"),)
 
     id: int | None = Field(default=None, primary_key=True)
+    request_key: str | None = Field(default=None, unique=True)  # Slack's id for the request: one job each
     team_id: str = Field(index=True)
     user_id: str = Field(index=True)
     channel_id: str
@@ -24,8 +32,22 @@ class JobRow(SQLModel, table=True):
     n: int
     output_format: str
     transparent: bool = False
+    size_given: bool = False
+    region: str | None = None  # as the user typed it
+    version: int | None = None  # `#N`
+    edit: bool = False
+    edit_file_ids: str | None = None  # comma-separated Slack file ids attached to the request
     model: str
     status: str = Field(index=True)
+    status_ts: str | None = None  # the status message, once posted
+    reservation_id: int | None = None  # the ledger row holding this job's limits
+    attempts: int = 0
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = Field(default=None, index=True)
+    not_before: datetime | None = None  # a retry waits until then
+    slot_at: datetime | None = Field(default=None, index=True)  # took a place in the images-per-minute budget
+    called_at: datetime | None = None
+    parents: str | None = None  # JSON: the images an edit started from, as its notes name them
     error: str | None = None
     provider_request_id: str | None = None
     input_text_tokens: int = 0
@@ -33,6 +55,23 @@ class JobRow(SQLModel, table=True):
     output_tokens: int = 0
     created_at: datetime
     finished_at: datetime | None = None
+
+
+class JobOutput(SQLModel, table=True):
+    """An image the model returned, kept until it is posted: a Slack outage or a restart does
+    not waste a paid image. `slack_file_id` is recorded before the upload is shared, so a
+    retry can tell whether it already reached the thread."""
+
+    __tablename__ = "job_outputs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="jobs.id", index=True)
+    position: int
+    data: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))  # cleared once posted
+    output_format: str
+    slack_file_id: str | None = None
+    posted: bool = False
+    created_at: datetime
 
 
 class ImageRow(SQLModel, table=True):

@@ -133,7 +133,7 @@ async def test_retired_model_falls_back(settings: Settings, slack: FakeSlack, im
 async def test_a_bug_gives_the_user_a_reference_that_is_in_the_log(
     bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
-    slack.fail_next("upload", times=10)
+    images.inject(Fault("garbled"))
     with caplog.at_level(logging.ERROR):
         await slack.slash("a lighthouse")
         reply = await failure_reply(slack)
@@ -154,7 +154,7 @@ async def test_jobs_still_running_at_shutdown_give_back_their_reservation(
     await eventually(lambda: len(images.requests) == 1, what="the model call")
     await stop_bot(bot)
 
-    assert "Easel restarted before it could finish" in thread_texts(slack)[0]
+    assert "Easel restarted while your image was being made" in thread_texts(slack)[0]
     assert job_statuses(bot) == [("failed", "JobInterrupted")]
     with Session(bot.database()) as session:
         assert [row.status for row in session.exec(select(LedgerRow))] == ["released"]

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from bot.config import Secret, Settings
 from bot.domain.people import Requester
-from bot.storage.tables import ImageRow, JobRow
+from bot.storage.tables import ImageRow, JobRow, LedgerRow
 from tests.conftest import RunningBot, eventually, start_bot, stop_bot
 from tests.fakes.fake_images import FakeImagesAPI, Fault
 from tests.fakes.fake_slack import FakeSlack
@@ -132,7 +132,10 @@ async def test_channel_without_easel_gets_an_invite_hint_and_nothing_is_generate
     assert reply["response_type"] == "ephemeral" and "/invite @Easel" in reply["text"]
     assert images.requests == []
     with Session(bot.database()) as session:
-        assert session.exec(select(JobRow)).all() == []
+        [job] = session.exec(select(JobRow)).all()
+        [charge] = session.exec(select(LedgerRow)).all()
+    assert (job.status, job.error) == ("failed", "NotInChannel")
+    assert charge.status == "released"
 
 
 async def test_app_mention_generates_in_the_mention_thread(

@@ -66,7 +66,7 @@ class RecordedImageRequest:
 @dataclass
 class Fault:
     kind: str  # moderation | rate_limit | insufficient_quota | server_error | model_not_found
-    # | content_filter | bad_request | slow | stream_cut
+    # | content_filter | bad_request | slow | stream_cut | garbled
     retry_after: float | None = None
     delay: float = 0.0
     message: str | None = None
@@ -169,6 +169,9 @@ class FakeImagesAPI(LoopbackServer):
             if fault is not None and fault.kind == "slow":
                 await asyncio.sleep(fault.delay)
                 fault = None
+            if fault is not None and fault.kind == "garbled":
+                body = {"created": int(time.time()), "data": [{"b64_json": "abc"}]}  # not base64: a bug's trigger
+                return web.json_response(body, headers=_request_headers(provider))
             if fault is not None and fault.kind != "stream_cut":
                 raise _fault_error(fault)
             model = deployment if provider == "azure" else str(fields.get("model") or "")

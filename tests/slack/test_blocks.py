@@ -17,8 +17,10 @@ from bot.errors import (
     JobInterrupted,
     ModelBlocked,
     ModelRetired,
+    NotDelivered,
     NotInChannel,
     ProviderAuthFailed,
+    ProviderIncomplete,
     ProviderRateLimited,
     ProviderRejected,
     ProviderTimeout,
@@ -109,6 +111,8 @@ ERRORS: list[BotError] = [
     ProviderUnavailable(status=503),
     ProviderAuthFailed(),
     ProviderRejected(param="size", code="invalid_value"),
+    NotDelivered(3),
+    ProviderIncomplete(),
 ]
 
 

@@ -1,0 +1,197 @@
+"""The job worker: takes queued jobs from the database under a lease and runs them.
+
+Every replica runs one. A job is claimed atomically (see `JobRepository.claim`), its lease is
+renewed while it runs, and a job whose worker died is claimed again once its lease runs out,
+by this process after a restart or by any other replica. On shutdown the worker stops
+claiming, lets jobs in flight finish within the grace period, and leaves the rest queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol
+
+from bot.domain.jobs import Clock, DeliveryFailed, ImageJob, ImageJobs, JobReporter, JobStatus, utc_now
+from bot.domain.sources import FileSource
+from bot.errors import JobInterrupted
+from bot.storage.repositories import EventLog, JobRepository
+from bot.storage.tables import JobRow
+
+logger = logging.getLogger(__name__)
+
+HOUSEKEEPING_SECONDS = 60.0
+RECEIVED_GRACE = timedelta(minutes=5)  # a job recorded but not queued by then was abandoned
+EVENT_MEMORY = timedelta(days=1)  # Slack stops retrying an event long before this
+POSITION_REFRESH_SECONDS = 15.0  # chat.update is rate limited: a waiting job's position moves slowly
+
+
+class JobSurface(Protocol):
+    """Where a job shows itself and finds its files (for Easel: its Slack thread)."""
+
+    def reporter(self, job: ImageJob) -> JobReporter: ...
+
+    def files(self, job: ImageJob) -> FileSource | None: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerPolicy:
+    concurrency: int = 8
+    lease_seconds: float = 60.0
+    poll_seconds: float = 1.0
+    images_per_minute: int | None = None
+
+
+class JobWorker:
+    def __init__(
+        self,
+        jobs: ImageJobs,
+        repository: JobRepository,
+        events: EventLog,
+        surface: JobSurface,
+        policy: WorkerPolicy,
+        *,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._jobs = jobs
+        self._repository = repository
+        self._events = events
+        self._surface = surface
+        self._policy = policy
+        self._clock = clock
+        self._lease = timedelta(seconds=policy.lease_seconds)
+        self._running: dict[int, asyncio.Task[None]] = {}
+        self._shown_positions: dict[int, tuple[int, float]] = {}  # job id: (ahead, when shown)
+        self._stopping = asyncio.Event()
+        self._loop: asyncio.Task[None] | None = None
+        self._last_housekeeping = float("-inf")
+
+    def start(self) -> None:
+        self._loop = asyncio.create_task(self._work(), name="job-worker")
+
+    async def stop(self, grace_seconds: float) -> None:
+        """Stop claiming; wait up to `grace_seconds` for jobs in flight, then cancel the rest
+        (a job cancelled in its model call fails with a message; any other goes back to the
+        queue for the next start)."""
+        self._stopping.set()
+        self._jobs.queued.set()
+        if self._loop is not None:
+            await self._loop
+        tasks = set(self._running.values())
+        if not tasks:
+            return
+        _, late = await asyncio.wait(tasks, timeout=grace_seconds)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+
+    async def _work(self) -> None:
+        while not self._stopping.is_set():
+            self._jobs.queued.clear()
+            try:
+                await self._claim()
+                await self._housekeeping()
+            except Exception:
+                logger.exception("job worker: could not reach the database; trying again")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._jobs.queued.wait(), timeout=self._policy.poll_seconds)
+
+    async def _claim(self) -> None:
+        room = self._policy.concurrency - len(self._running)
+        if room > 0:
+            claimed = await self._repository.claim(
+                self.owner,
+                now=self._clock(),
+                lease=self._lease,
+                limit=room,
+                images_per_minute=self._policy.images_per_minute,
+            )
+            for row in claimed:
+                assert row.id is not None
+                self._shown_positions.pop(row.id, None)
+                task = asyncio.create_task(self._run(row), name=f"job-{row.id}")
+                self._running[row.id] = task
+                task.add_done_callback(functools.partial(self._forget, row.id))
+        await self._show_positions()
+
+    def _forget(self, job_id: int, _task: asyncio.Task[None]) -> None:
+        self._running.pop(job_id, None)
+
+    async def _run(self, row: JobRow) -> None:
+        assert row.id is not None
+        heartbeat = asyncio.create_task(self._heartbeat(row.id))
+        try:
+            job = await self._jobs.load(row)
+            reporter = self._surface.reporter(job)
+        except Exception:
+            heartbeat.cancel()
+            logger.exception("job %s: could not be loaded; its lease will run out and it is tried again", row.id)
+            return
+        try:
+            await self._jobs.run(job, reporter, self._surface.files(job))
+        except DeliveryFailed as retry:
+            await self._repository.release_lease(
+                job.id, self.owner, not_before=self._clock() + timedelta(seconds=retry.retry_in)
+            )
+        except asyncio.CancelledError:
+            await self._requeue(job, reporter)
+            raise
+        except Exception:
+            logger.exception("job %s: the worker could not finish it; its lease will run out", job.id)
+        finally:
+            heartbeat.cancel()
+
+    async def _requeue(self, job: ImageJob, reporter: JobReporter) -> None:
+        """Shutting down: leave an unfinished job for the next start."""
+        row = await self._repository.get(job.id)
+        if row is None or row.status in (JobStatus.DONE, JobStatus.FAILED):
+            return
+        status = JobStatus.QUEUED if row.called_at is None else None
+        await self._repository.release_lease(job.id, self.owner, status=status)
+        if status is not None:
+            await reporter.progress(job, JobStatus.QUEUED)
+        logger.info("job %s left in the queue for the next start", job.id)
+
+    async def _heartbeat(self, job_id: int) -> None:
+        while True:
+            await asyncio.sleep(self._policy.lease_seconds / 3)
+            try:
+                if not await self._repository.extend_lease(job_id, self.owner, until=self._clock() + self._lease):
+                    logger.error("job %s: lost its lease to another worker", job_id)
+                    return
+            except Exception:
+                logger.warning("job %s: could not renew its lease", job_id, exc_info=True)
+
+    async def _show_positions(self) -> None:
+        """Tell the people waiting in the queue how many jobs are ahead of them."""
+        waiting = await self._repository.waiting(limit=10)
+        now = asyncio.get_running_loop().time()
+        for row in waiting:
+            assert row.id is not None
+            ahead = await self._repository.queue_position(row.id)
+            shown = self._shown_positions.get(row.id)
+            if ahead == 0 or (shown is not None and (shown[0] == ahead or now - shown[1] < POSITION_REFRESH_SECONDS)):
+                continue
+            self._shown_positions[row.id] = (ahead, now)
+            job = await self._jobs.load(row)
+            await self._surface.reporter(job).progress(job, JobStatus.QUEUED, ahead=ahead)
+
+    async def _housekeeping(self) -> None:
+        """Once a minute: end jobs abandoned before they were queued, forget old event ids."""
+        now = asyncio.get_running_loop().time()
+        if now - self._last_housekeeping < HOUSEKEEPING_SECONDS:
+            return
+        self._last_housekeeping = now
+        for row in await self._repository.abandoned(received_before=self._clock() - RECEIVED_GRACE):
+            job = await self._jobs.load(row)
+            logger.warning("job %s was recorded but never queued (a restart); telling its requester", job.id)
+            await self._jobs.abandon(job, self._surface.reporter(job), JobInterrupted())
+        await self._events.forget(received_before=self._clock() - EVENT_MEMORY)
