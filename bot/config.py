@@ -72,6 +72,7 @@ class JobSettings:
     max_attempts: int = 5  # deliveries Slack refuses are tried this often before the job fails
     images_per_minute: int | None = None  # every replica together stays under this; None: no budget
     poll_seconds: float = 1.0  # how often to look for jobs other replicas queued
+    retry_seconds: float = 5.0  # the first wait before a failed delivery is tried again (then doubling)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,6 +99,7 @@ class Settings:
     image_timeout_seconds: float = 300.0
     image_max_attempts: int = 3
     image_max_retry_after_seconds: float = 60.0
+    image_streaming: bool = False  # single images come as a stream (the connection stays busy while they render)
 
     limits: LimitSettings = LimitSettings()
     admin_user_ids: frozenset[str] = frozenset()
@@ -130,6 +132,9 @@ class Settings:
         def text(name: str) -> str | None:
             value = env.get(name, "").strip()
             return value or None
+
+        def switch(name: str) -> bool:
+            return (text(name) or "0").lower() in ("1", "true", "yes", "on")
 
         def secret(name: str) -> Secret | None:
             value = text(name)
@@ -203,6 +208,7 @@ class Settings:
             image_timeout_seconds=number("IMAGE_TIMEOUT_SECONDS", 300.0, minimum=1),
             image_max_attempts=int(number("IMAGE_MAX_ATTEMPTS", 3, minimum=1)),
             image_max_retry_after_seconds=number("IMAGE_MAX_RETRY_AFTER_SECONDS", 60.0, minimum=0),
+            image_streaming=switch("IMAGE_STREAMING"),
             limits=limits,
             admin_user_ids=ids("ADMIN_USER_IDS"),
             quiet_prefix=env.get("QUIET_PREFIX", "//").strip(),
@@ -212,7 +218,7 @@ class Settings:
                 if host.strip()
             ),
             c2pa_trust_anchors=pem_file("C2PA_TRUST_ANCHORS"),
-            provenance_remote_check=(text("PROVENANCE_REMOTE_CHECK") or "0").lower() in ("1", "true", "yes", "on"),
+            provenance_remote_check=switch("PROVENANCE_REMOTE_CHECK"),
             shutdown_grace_seconds=number("SHUTDOWN_GRACE_SECONDS", 30.0, minimum=0),
             jobs=JobSettings(
                 concurrency=int(number("JOB_CONCURRENCY", 8, minimum=1)),
@@ -220,6 +226,7 @@ class Settings:
                 max_attempts=int(number("JOB_MAX_ATTEMPTS", 5, minimum=1)),
                 images_per_minute=int(number("OPENAI_IMAGES_PER_MINUTE", 0, minimum=0)) or None,
                 poll_seconds=number("JOB_POLL_SECONDS", 1.0, minimum=0.05),
+                retry_seconds=number("JOB_RETRY_SECONDS", 5.0, minimum=0),
             ),
             database_url=text("DATABASE_URL") or "sqlite:///easel.db",
             log_level=choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),

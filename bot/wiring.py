@@ -83,6 +83,7 @@ def build_services(settings: Settings) -> Services:
             remote_provenance_check=settings.provenance_remote_check,
             trust_anchors=settings.c2pa_trust_anchors,
             max_attempts=settings.jobs.max_attempts,
+            retry_seconds=settings.jobs.retry_seconds,
         ),
         job_records=jobs_repository,
         events=EventLog(database),

@@ -44,8 +44,7 @@ from bot.storage.tables import ImageRow, JobOutput, JobRow
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 HELD_LEASE = timedelta(hours=1)  # a job run outside the workers keeps them away this long
-RETRY_BASE_SECONDS = 5.0  # a delivery Slack refused is tried again after 5, 10, 20… seconds
-RETRY_MAX_SECONDS = 300.0
+RETRY_MAX_SECONDS = 300.0  # the longest wait before a failed delivery is tried again
 
 
 def utc_now() -> datetime:
@@ -183,6 +182,7 @@ class ImageJobs:
         remote_provenance_check: bool = False,
         trust_anchors: str | None = None,
         max_attempts: int = 5,
+        retry_seconds: float = 5.0,
         clock: Clock = utc_now,
     ) -> None:
         if not models:
@@ -197,6 +197,7 @@ class ImageJobs:
         self._sources = EditSources(images, self._read_credentials)
         self._clock = clock
         self.max_attempts = max_attempts
+        self._retry_seconds = retry_seconds  # a failed delivery waits this, then twice as long…
         self.queued = asyncio.Event()  # set whenever a job is queued: wakes this process's worker
 
     @property
@@ -520,7 +521,7 @@ class ImageJobs:
             except Exception as exc:
                 if job.attempt >= self.max_attempts:
                     raise NotDelivered(job.attempt) from exc
-                delay = min(RETRY_BASE_SECONDS * 2 ** (job.attempt - 1), RETRY_MAX_SECONDS)
+                delay = min(self._retry_seconds * 2 ** (job.attempt - 1), RETRY_MAX_SECONDS)
                 logger.warning("job %s: delivery failed (%s); trying again in %.0fs", job.id, exc, delay)
                 raise DeliveryFailed(delay) from exc
             await self._images.complete(

@@ -47,7 +47,13 @@ def build_provider(settings: Settings) -> OpenAIImageProvider:
         max_attempts=settings.image_max_attempts,
         max_retry_after=settings.image_max_retry_after_seconds,
     )
-    return OpenAIImageProvider(client, name=name, timeout_seconds=settings.image_timeout_seconds, retry=retry)
+    return OpenAIImageProvider(
+        client,
+        name=name,
+        timeout_seconds=settings.image_timeout_seconds,
+        retry=retry,
+        stream=settings.image_streaming,
+    )
 
 
 def _entra_token_provider() -> Callable[[], Awaitable[str]]:

@@ -14,14 +14,21 @@ from typing import TypeVar
 
 import httpx2
 import openai
-from openai import AsyncOpenAI, omit
-from openai.types import ImagesResponse
+from openai import AsyncOpenAI, AsyncStream, omit
+from openai.types import (
+    ImageEditCompletedEvent,
+    ImageEditStreamEvent,
+    ImageGenCompletedEvent,
+    ImageGenStreamEvent,
+    ImagesResponse,
+)
 
 from bot.errors import (
     ModelBlocked,
     ModelRetired,
     ProviderAuthFailed,
     ProviderError,
+    ProviderIncomplete,
     ProviderRateLimited,
     ProviderRejected,
     ProviderTimeout,
@@ -49,15 +56,35 @@ class OpenAIImageProvider:
         name: str,
         timeout_seconds: float,
         retry: RetryPolicy,
+        stream: bool = False,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.name = name
         self._client = client
+        self._stream = stream
         self._timeout = timeout_seconds
         self._retry = retry
         self._sleep = sleep
 
     async def generate(self, call: ImageCall) -> ProviderResult:
+        if self._stream and call.n == 1:  # partial images carry no index: stream single images only
+
+            async def streamed() -> ProviderResult:
+                stream = await self._client.images.generate(
+                    model=call.model,
+                    prompt=call.prompt,
+                    size=call.size,
+                    quality=call.quality,
+                    output_format=call.output_format,
+                    background=call.background if call.background is not None else omit,
+                    safety_identifier=call.safety_identifier,
+                    stream=True,
+                    partial_images=0,
+                )
+                return await _collect(stream, call=call)
+
+            return await self._with_retries(streamed, model=call.model)
+
         async def request() -> ImagesResponse:
             return await self._client.images.generate(
                 model=call.model,
@@ -77,6 +104,25 @@ class OpenAIImageProvider:
         if not call.images:
             raise ValueError("an edit needs at least one source image")
         images = [(image.name, image.data, image.mime_type) for image in call.images]
+        if self._stream and call.n == 1:
+
+            async def streamed() -> ProviderResult:
+                stream = await self._client.images.edit(
+                    model=call.model,
+                    prompt=call.prompt,
+                    image=images if len(images) > 1 else images[0],
+                    mask=("mask.png", call.mask, "image/png") if call.mask is not None else omit,
+                    size=call.size,
+                    quality=call.quality,
+                    output_format=call.output_format,
+                    background=call.background if call.background is not None else omit,
+                    safety_identifier=call.safety_identifier,
+                    stream=True,
+                    partial_images=0,
+                )
+                return await _collect(stream, call=call)
+
+            return await self._with_retries(streamed, model=call.model)
 
         async def request() -> ImagesResponse:
             return await self._client.images.edit(
@@ -209,6 +255,35 @@ def _error_codes(exc: openai.APIStatusError) -> set[str]:
     if isinstance(body.get("code"), str):
         codes.add(body["code"])
     return codes
+
+
+async def _collect(
+    stream: AsyncStream[ImageGenStreamEvent] | AsyncStream[ImageEditStreamEvent], *, call: ImageCall
+) -> ProviderResult:
+    """The completed event of an image stream. A stream that ends (or breaks) without one
+    reached the service, so it is reported, never silently sent again."""
+    completed: ImageGenCompletedEvent | ImageEditCompletedEvent | None = None
+    try:
+        async for event in stream:
+            if isinstance(event, ImageGenCompletedEvent | ImageEditCompletedEvent):
+                completed = event
+    except httpx2.HTTPError as exc:
+        raise ProviderIncomplete() from exc
+    if completed is None:
+        raise ProviderIncomplete()
+    details = completed.usage.input_tokens_details
+    return ProviderResult(
+        model=call.model,
+        images=(GeneratedImage(data=base64.b64decode(completed.b64_json), output_format=completed.output_format),),
+        size=completed.size,
+        quality=completed.quality,
+        usage=Usage(
+            input_text_tokens=details.text_tokens,
+            input_image_tokens=details.image_tokens,
+            output_tokens=completed.usage.output_tokens,
+        ),
+        request_id=stream.response.headers.get("x-request-id") or stream.response.headers.get("apim-request-id"),
+    )
 
 
 def _to_result(response: ImagesResponse, *, call: ImageCall) -> ProviderResult:

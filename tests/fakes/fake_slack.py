@@ -114,6 +114,8 @@ class FakeSlack(LoopbackServer):
         self._hosted: dict[str, tuple[dict[str, Any], bytes]] = {}
         self._pending_uploads: dict[str, dict[str, Any]] = {}
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
+        self._held: dict[str, float] = {}
+        self._deleted: set[tuple[str, str]] = set()
         self._sent_at: dict[str, float] = {}
         self._ack_events: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
         self._socket: web.WebSocketResponse | None = None
@@ -204,7 +206,21 @@ class FakeSlack(LoopbackServer):
         for _ in range(times):
             self._failures[method].append(_Failure(error, 429 if retry_after is not None else status, retry_after))
 
+    def hold(self, method: str, seconds: float) -> None:
+        """Do what `method` asks, then wait `seconds` before answering ("upload" for the
+        upload URL): the caller can be killed after Slack acted but before it heard back."""
+        self._held[method] = seconds
+
+    def delete(self, channel: str, ts: str) -> None:
+        """A person deletes a message; a thread it started with no replies is gone with it."""
+        self.messages.remove(self.message(channel, ts))
+        self._deleted.add((channel, ts))
+
     # -- Socket Mode -----------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
 
     async def wait_connected(self, timeout: float = 5.0) -> None:
         await asyncio.wait_for(self._connected.wait(), timeout)
@@ -424,6 +440,8 @@ class FakeSlack(LoopbackServer):
         if handler is None:
             return _error("unknown_method")
         result: dict[str, Any] = handler(params)
+        if method in self._held:
+            await asyncio.sleep(self._held[method])
         return web.json_response(result)
 
     async def _upload(self, request: web.Request) -> web.Response:
@@ -437,6 +455,8 @@ class FakeSlack(LoopbackServer):
         if pending is None:
             return web.Response(status=404, text="unknown upload")
         pending["content"] = content
+        if "upload" in self._held:
+            await asyncio.sleep(self._held["upload"])
         return web.Response(text=f"OK - {len(content)}")
 
     async def _download(self, request: web.Request) -> web.Response:
@@ -511,10 +531,18 @@ class FakeSlack(LoopbackServer):
             return "channel_not_found"
         return None if known.bot_is_member else "not_in_channel"
 
+    def _thread_gone(self, channel: str | None, thread_ts: str | None) -> bool:
+        """Replying to a deleted message that had no replies fails with `thread_not_found`."""
+        if not channel or not thread_ts or (channel, thread_ts) not in self._deleted:
+            return False
+        return not any(m.channel == channel and m.thread_ts == thread_ts for m in self.messages)
+
     def _api_chat_postMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = params.get("channel")
         if (error := self._postable(channel)) is not None:
             return {"ok": False, "error": error}
+        if self._thread_gone(channel, params.get("thread_ts")):
+            return {"ok": False, "error": "thread_not_found"}
         if not params.get("text") and not params.get("blocks"):
             return {"ok": False, "error": "no_text"}
         assert channel is not None
@@ -552,7 +580,7 @@ class FakeSlack(LoopbackServer):
             posted = self.message(params.get("channel", ""), params.get("ts", ""))
         except KeyError:
             return {"ok": False, "error": "message_not_found"}
-        self.messages.remove(posted)
+        self.delete(posted.channel, posted.ts)
         return {"ok": True, "channel": posted.channel, "ts": posted.ts}
 
     def _api_chat_getPermalink(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -629,6 +657,8 @@ class FakeSlack(LoopbackServer):
         channel = params.get("channel_id") or params.get("channels")
         if channel and (error := self._postable(channel)) is not None:
             return {"ok": False, "error": error}
+        if self._thread_gone(channel, params.get("thread_ts")):
+            return {"ok": False, "error": "thread_not_found"}
         uploaded: list[UploadedFile] = []
         for entry in entries:
             pending = self._pending_uploads.pop(entry["id"], None)

@@ -1,0 +1,315 @@
+"""Durable jobs: whatever happens to the process, Slack or the Images API, a request Slack
+acked ends in exactly one posted image or in a message with a refund.
+
+The kill tests run the bot as a real process (`python -m bot`, Socket Mode) and SIGKILL it
+at the worst moments; the others run it in this process with faults injected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlmodel import Session, create_engine, select
+
+from bot.config import JobSettings, Settings
+from bot.storage.tables import ImageRow, JobOutput, JobRow, LedgerRow
+from tests.conftest import eventually, start_bot, stop_bot
+from tests.fakes.fake_images import FakeImagesAPI, Fault
+from tests.fakes.fake_slack import FakeSlack
+
+
+def rows(database_url: str) -> tuple[list[JobRow], list[LedgerRow]]:
+    engine = create_engine(database_url)
+    with Session(engine) as session:
+        jobs = list(session.exec(select(JobRow).order_by(JobRow.id)))
+        ledger = list(session.exec(select(LedgerRow).order_by(LedgerRow.id)))
+    engine.dispose()
+    return jobs, ledger
+
+
+def thread_of_first_request(slack: FakeSlack) -> list[str]:
+    if not slack.messages:
+        return []
+    parent = slack.messages[0]
+    return [m.text or "" for m in slack.thread(parent.channel, parent.ts)]
+
+
+def files_in_threads(slack: FakeSlack) -> list[str]:
+    return [file_id for message in slack.messages for file_id in message.files]
+
+
+@asynccontextmanager
+async def bot_process(tmp_path: Path, slack: FakeSlack, images: FakeImagesAPI) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`python -m bot` in Socket Mode, with a one-second lease so a restart takes over fast."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_APP_TOKEN": slack.app_token,
+        "SLACK_API_URL": slack.api_url,
+        "OPENAI_API_KEY": "sk-test",
+        "OPENAI_BASE_URL": images.base_url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'easel.db'}",
+        "JOB_LEASE_SECONDS": "1",
+        "JOB_POLL_SECONDS": "0.1",
+    }
+    with (tmp_path / "bot.log").open("ab") as log:
+        process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", cwd=tmp_path, env=env, stderr=log)
+        try:
+            await eventually(lambda: slack.connected, timeout=30, what="the bot process to connect")
+            yield process
+        finally:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+                await process.wait()
+            await eventually(lambda: not slack.connected, what="the socket to close")
+
+
+async def kill(process: asyncio.subprocess.Process, slack: FakeSlack) -> None:
+    process.kill()  # SIGKILL: no handler runs, nothing is flushed
+    await process.wait()
+    await eventually(lambda: not slack.connected, what="the socket to close")
+
+
+async def test_killed_during_the_model_call_the_request_ends_with_a_message_and_a_refund(
+    tmp_path: Path, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    images.latency = 3
+    async with bot_process(tmp_path, slack, images) as first:
+        await slack.slash("a lighthouse")
+        await eventually(lambda: len(images.requests) == 1, what="the model call")
+        await kill(first, slack)
+    images.latency = 0
+    async with bot_process(tmp_path, slack, images):
+        await eventually(
+            lambda: any("restarted while your image" in text for text in thread_of_first_request(slack)),
+            timeout=20,
+            what="the message in the thread",
+        )
+    jobs, ledger = rows(f"sqlite:///{tmp_path / 'easel.db'}")
+    assert len(images.requests) == 1, "a request that may have reached the service is not sent again"
+    assert slack.files == {}
+    assert [(job.status, job.error) for job in jobs] == [("failed", "JobInterrupted")]
+    assert [charge.status for charge in ledger] == ["released"]
+
+
+async def test_killed_after_slack_shared_the_image_it_is_not_posted_twice(
+    tmp_path: Path, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    slack.hold("files.completeUploadExternal", 3)  # Slack shares the file, then answers late
+    async with bot_process(tmp_path, slack, images) as first:
+        await slack.slash("a lighthouse")
+        await eventually(lambda: len(slack.files) == 1, what="the shared file")
+        await kill(first, slack)
+    slack.hold("files.completeUploadExternal", 0)
+    database = f"sqlite:///{tmp_path / 'easel.db'}"
+    async with bot_process(tmp_path, slack, images):
+        await eventually(lambda: rows(database)[0][0].status == "done", timeout=20, what="the job to finish")
+    jobs, ledger = rows(database)
+    assert len(images.requests) == 1 and len(slack.files) == 1
+    assert files_in_threads(slack) == list(slack.files), "one image in the thread"
+    assert [(charge.status, charge.images) for charge in ledger] == [("settled", 1)]
+    assert jobs[0].attempts == 2
+    assert "done" in json.dumps(slack.messages[0].blocks)
+
+
+async def test_killed_during_the_upload_the_kept_image_is_posted_after_the_restart(
+    tmp_path: Path, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    slack.hold("upload", 3)
+    async with bot_process(tmp_path, slack, images) as first:
+        await slack.slash("a lighthouse")
+        await eventually(lambda: bool(slack.calls_to("upload")), what="the upload")
+        await kill(first, slack)
+    slack.hold("upload", 0)
+    database = f"sqlite:///{tmp_path / 'easel.db'}"
+    async with bot_process(tmp_path, slack, images):
+        await eventually(lambda: rows(database)[0][0].status == "done", timeout=20, what="the job to finish")
+    _, ledger = rows(database)
+    assert len(images.requests) == 1, "the kept image is posted, not made again"
+    [posted] = slack.files.values()
+    assert posted.content == images.outputs[0]
+    assert files_in_threads(slack) == [posted.id]
+    assert [charge.status for charge in ledger] == ["settled"]
+    engine = create_engine(database)
+    with Session(engine) as session:
+        assert [output.data for output in session.exec(select(JobOutput))] == [None], "posted bytes are dropped"
+    engine.dispose()
+
+
+def durable(settings: Settings, **jobs: object) -> Settings:
+    return dataclasses.replace(settings, jobs=dataclasses.replace(JobSettings(poll_seconds=0.05), **jobs))
+
+
+async def test_a_slack_outage_keeps_the_image_until_it_can_be_posted(
+    settings: Settings, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    slack.fail_next("upload", times=5)  # three tries in the first attempt, two in the second
+    bot = await start_bot(durable(settings, retry_seconds=0.2), slack)
+    try:
+        await slack.slash("a lighthouse")
+        await eventually(lambda: len(slack.files) == 1, what="the image")
+        await eventually(lambda: rows(settings.database_url)[0][0].status == "done", what="done")
+    finally:
+        await stop_bot(bot)
+    jobs, ledger = rows(settings.database_url)
+    assert len(images.requests) == 1 and len(slack.calls_to("upload")) == 6
+    assert jobs[0].attempts == 2
+    assert [charge.status for charge in ledger] == ["settled"]
+
+
+async def test_a_delivery_that_never_succeeds_ends_with_a_message_and_a_refund(
+    settings: Settings, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    slack.fail_next("upload", times=100)
+    bot = await start_bot(durable(settings, retry_seconds=0.1, max_attempts=2), slack)
+    try:
+        await slack.slash("a lighthouse")
+        await eventually(
+            lambda: any("Slack would not take the image after 2 attempts" in t for t in thread_of_first_request(slack)),
+            what="the message",
+        )
+    finally:
+        await stop_bot(bot)
+    jobs, ledger = rows(settings.database_url)
+    assert [(job.status, job.error) for job in jobs] == [("failed", "NotDelivered")]
+    assert [(charge.status, charge.actual_micros) for charge in ledger] == [("released", 0)], "refunded"
+    engine = create_engine(settings.database_url)
+    with Session(engine) as session:
+        assert list(session.exec(select(ImageRow))) == [], "its image number is given back"
+    engine.dispose()
+
+
+async def test_slack_rate_limits_and_failed_uploads_are_retried(
+    settings: Settings, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    slack.fail_next("chat.postMessage", retry_after=1)
+    slack.fail_next("files.completeUploadExternal", retry_after=1)
+    slack.fail_next("upload", times=2)
+    bot = await start_bot(durable(settings), slack)
+    try:
+        ack = await slack.slash("a lighthouse")
+        assert ack.latency < 3.0
+        await eventually(lambda: len(slack.files) == 1, what="the image")
+    finally:
+        await stop_bot(bot)
+    assert len(slack.calls_to("chat.postMessage")) >= 2 and len(slack.calls_to("files.completeUploadExternal")) == 2
+    assert len(slack.calls_to("upload")) == 3
+    assert files_in_threads(slack) == list(slack.files)
+    jobs, _ = rows(settings.database_url)
+    assert jobs[0].attempts == 1, "the upload retries happen within one attempt"
+
+
+async def test_the_same_message_delivered_under_other_event_ids_makes_one_job(
+    settings: Settings, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    bot = await start_bot(settings, slack)
+    try:
+        payload = slack.message_event("<@U0BOT> a lighthouse")
+        for attempt in range(3):
+            again = {**payload, "event_id": f"Ev{attempt}"}  # only the unique request key can tell
+            await slack.wait_for_ack(await slack.send_envelope("events_api", again, retry_attempt=attempt))
+        await eventually(lambda: len(slack.files) == 1, what="the upload")
+        await asyncio.sleep(0.3)
+    finally:
+        await stop_bot(bot)
+    jobs, _ = rows(settings.database_url)
+    assert len(jobs) == 1 and len(images.requests) == 1 and len(slack.files) == 1
+
+
+async def test_the_images_api_failing_with_429_then_500_then_answering_gives_one_image(
+    settings: Settings, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    images.inject(Fault("rate_limit", retry_after=0.1), Fault("server_error"))
+    bot = await start_bot(settings, slack)
+    try:
+        await slack.slash("a lighthouse")
+        await eventually(lambda: len(slack.files) == 1, what="the image")
+    finally:
+        await stop_bot(bot)
+    assert len(images.requests) == 3
+    _, ledger = rows(settings.database_url)
+    assert [charge.status for charge in ledger] == ["settled"]
+
+
+async def test_a_stream_without_its_completed_event_is_reported_and_not_sent_again(
+    settings: Settings, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    images.inject(Fault("stream_cut"))
+    bot = await start_bot(dataclasses.replace(settings, image_streaming=True), slack)
+    try:
+        await slack.slash("a lighthouse")
+        await eventually(
+            lambda: any("stopped before the image was finished" in t for t in thread_of_first_request(slack)),
+            what="the message",
+        )
+    finally:
+        await stop_bot(bot)
+    assert len(images.requests) == 1 and images.requests[0].fields.get("stream") in ("true", "True", True)
+    jobs, ledger = rows(settings.database_url)
+    assert [(job.status, job.error) for job in jobs] == [("failed", "ProviderIncomplete")]
+    assert [charge.status for charge in ledger] == ["released"]
+
+
+async def test_a_streamed_image_is_posted_like_any_other(
+    settings: Settings, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    bot = await start_bot(dataclasses.replace(settings, image_streaming=True), slack)
+    try:
+        await slack.slash("a lighthouse --quality low")
+        await eventually(lambda: len(slack.files) == 1, what="the image")
+    finally:
+        await stop_bot(bot)
+    [posted] = slack.files.values()
+    assert posted.content == images.outputs[0]
+    _, ledger = rows(settings.database_url)
+    assert ledger[0].status == "settled" and ledger[0].output_tokens > 0, "the stream's usage is charged"
+
+
+async def test_shutdown_finishes_the_job_in_flight_and_leaves_the_queued_one_for_the_next_start(
+    settings: Settings, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    one_at_a_time = dataclasses.replace(durable(settings, concurrency=1), shutdown_grace_seconds=10)
+    images.latency = 1
+    bot = await start_bot(one_at_a_time, slack)
+    await slack.slash("first lighthouse")
+    await slack.slash("second lighthouse")
+    await eventually(lambda: len(images.requests) == 1, what="the first model call")
+    await stop_bot(bot)
+    jobs, _ = rows(settings.database_url)
+    assert [job.status for job in jobs] == ["done", "queued"]
+    assert len(slack.files) == 1
+
+    images.latency = 0
+    bot = await start_bot(one_at_a_time, slack)
+    try:
+        await eventually(lambda: len(slack.files) == 2, what="the second image after the restart")
+    finally:
+        await stop_bot(bot)
+    assert len(images.requests) == 2
+    assert [job.status for job in rows(settings.database_url)[0]] == ["done", "done"]
+
+
+async def test_over_the_images_per_minute_budget_requests_wait_and_see_their_place(
+    settings: Settings, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    bot = await start_bot(durable(settings, images_per_minute=1), slack)
+    try:
+        await slack.slash("first lighthouse")
+        await slack.slash("second lighthouse")
+        await eventually(lambda: len(slack.files) == 1, what="the first image")
+        second = slack.messages[1]
+        await eventually(lambda: "1 request ahead" in json.dumps(second.blocks), what="the queue position")
+        await asyncio.sleep(0.5)
+        assert len(images.requests) == 1, "the second waits for the budget instead of failing"
+    finally:
+        await stop_bot(bot)
+    jobs, _ = rows(settings.database_url)
+    assert [job.status for job in jobs] == ["done", "queued"]
