@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import sys
+from asyncio.subprocess import Process
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -47,7 +48,7 @@ def files_in_threads(slack: FakeSlack) -> list[str]:
 
 
 @asynccontextmanager
-async def bot_process(tmp_path: Path, slack: FakeSlack, images: FakeImagesAPI) -> AsyncIterator[asyncio.subprocess.Process]:
+async def bot_process(tmp_path: Path, slack: FakeSlack, images: FakeImagesAPI) -> AsyncIterator[Process]:
     """`python -m bot` in Socket Mode, with a one-second lease so a restart takes over fast."""
     env = {
         "PATH": os.environ["PATH"],
@@ -72,7 +73,7 @@ async def bot_process(tmp_path: Path, slack: FakeSlack, images: FakeImagesAPI) -
             await eventually(lambda: not slack.connected, what="the socket to close")
 
 
-async def kill(process: asyncio.subprocess.Process, slack: FakeSlack) -> None:
+async def kill(process: Process, slack: FakeSlack) -> None:
     process.kill()  # SIGKILL: no handler runs, nothing is flushed
     await process.wait()
     await eventually(lambda: not slack.connected, what="the socket to close")
