@@ -1,0 +1,160 @@
+"""The job queue on real databases: claims under a lease, thread order, retries, the
+images-per-minute budget, and several processes taking jobs from one queue at once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.storage.database import Database
+from bot.storage.repositories import JobRepository
+from bot.storage.tables import JobRow
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+LEASE = timedelta(seconds=60)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'queue.db'}"
+    return str(request.getfixturevalue("fresh_postgres"))
+
+
+@pytest.fixture
+def jobs(database_url: str) -> JobRepository:
+    return JobRepository(Database(database_url))
+
+
+async def queued(jobs: JobRepository, *, thread: str = "1.0", n: int = 1, channel: str = "C1") -> int:
+    row = await jobs.add(
+        JobRow(
+            team_id="T1",
+            user_id="U1",
+            channel_id=channel,
+            thread_ts=thread,
+            prompt="a lighthouse",
+            size="1024x1024",
+            quality="low",
+            n=n,
+            output_format="png",
+            model="gpt-image-1-mini",
+            status="queued",
+            created_at=NOW,
+        )
+    )
+    assert row is not None and row.id is not None
+    return row.id
+
+
+def ids(rows: list[JobRow]) -> list[int | None]:
+    return [row.id for row in rows]
+
+
+async def test_a_claimed_job_is_not_claimed_again_until_its_lease_runs_out(jobs: JobRepository) -> None:
+    job = await queued(jobs)
+    assert ids(await jobs.claim("a", now=NOW, lease=LEASE, limit=5)) == [job]
+    assert await jobs.claim("b", now=NOW + timedelta(seconds=59), lease=LEASE, limit=5) == []
+    [again] = await jobs.claim("b", now=NOW + timedelta(seconds=61), lease=LEASE, limit=5)
+    assert (again.id, again.lease_owner, again.attempts) == (job, "b", 2)
+    assert not await jobs.extend_lease(job, "a", until=NOW + timedelta(minutes=5)), "a lost it to b"
+
+
+async def test_a_later_job_of_a_thread_waits_for_the_earlier_one(jobs: JobRepository) -> None:
+    first = await queued(jobs, thread="1.0")
+    second = await queued(jobs, thread="1.0")
+    elsewhere = await queued(jobs, thread="2.0")
+    assert ids(await jobs.claim("a", now=NOW, lease=LEASE, limit=5)) == [first, elsewhere]
+    assert await jobs.claim("b", now=NOW, lease=LEASE, limit=5) == []
+    await jobs.finish(first, status="done", at=NOW)
+    assert ids(await jobs.claim("b", now=NOW, lease=LEASE, limit=5)) == [second]
+
+
+async def test_a_released_job_waits_for_its_retry_time(jobs: JobRepository) -> None:
+    job = await queued(jobs)
+    await jobs.claim("a", now=NOW, lease=LEASE, limit=1)
+    await jobs.release_lease(job, "a", not_before=NOW + timedelta(seconds=10))
+    assert await jobs.claim("a", now=NOW + timedelta(seconds=9), lease=LEASE, limit=1) == []
+    assert ids(await jobs.claim("a", now=NOW + timedelta(seconds=10), lease=LEASE, limit=1)) == [job]
+
+
+async def test_the_images_per_minute_budget_holds_jobs_back_in_order(jobs: JobRepository) -> None:
+    two = await queued(jobs, thread="1.0", n=2)
+    another_two = await queued(jobs, thread="2.0", n=2)
+    one = await queued(jobs, thread="3.0", n=1)
+    claim = {"lease": LEASE, "limit": 5, "images_per_minute": 3}
+    assert ids(await jobs.claim("a", now=NOW, **claim)) == [two]  # type: ignore[arg-type]
+    # The single image would fit, but it waits its turn behind the pair.
+    assert await jobs.claim("a", now=NOW + timedelta(seconds=30), **claim) == []  # type: ignore[arg-type]
+    await jobs.finish(two, status="done", at=NOW)
+    later = NOW + timedelta(seconds=61)
+    assert ids(await jobs.claim("a", now=later, **claim)) == [another_two, one]  # type: ignore[arg-type]
+
+
+async def test_a_job_bigger_than_the_whole_budget_still_runs_alone(jobs: JobRepository) -> None:
+    big = await queued(jobs, n=5)
+    assert ids(await jobs.claim("a", now=NOW, lease=LEASE, limit=5, images_per_minute=3)) == [big]
+
+
+async def test_the_queue_position_counts_the_jobs_ahead(jobs: JobRepository) -> None:
+    first, second, third = [await queued(jobs, thread=f"{i}.0") for i in range(3)]
+    assert [await jobs.queue_position(job) for job in (first, second, third)] == [0, 1, 2]
+    await jobs.claim("a", now=NOW, lease=LEASE, limit=1)
+    await jobs.update(first, status="generating")
+    assert await jobs.queue_position(third) == 1
+
+
+async def test_the_same_request_key_makes_one_job(jobs: JobRepository) -> None:
+    assert await jobs.add(keyed("message:abc")) is not None
+    assert await jobs.add(keyed("message:abc")) is None
+    assert await jobs.add(keyed("message:xyz")) is not None
+
+
+def keyed(key: str) -> JobRow:
+    return JobRow(
+        request_key=key,
+        team_id="T1",
+        user_id="U1",
+        channel_id="C1",
+        prompt="x",
+        size="1024x1024",
+        quality="low",
+        n=1,
+        output_format="png",
+        model="gpt-image-1-mini",
+        status="received",
+        created_at=NOW,
+    )
+
+
+def test_processes_sharing_one_queue_run_each_job_exactly_once(database_url: str) -> None:
+    """Three processes drain 90 jobs at once; on SQLite they contend for the write lock
+    (busy, not failing), on PostgreSQL they skip each other's locked rows."""
+
+    async def fill() -> list[int]:
+        jobs = JobRepository(Database(database_url))
+        return [await queued(jobs, thread=f"{i}.0") for i in range(90)]
+
+    expected = asyncio.run(fill())
+    start_at = str(time.time() + 3)
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.queue_worker", database_url, start_at],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=Path(__file__).resolve().parents[2],
+        )
+        for _ in range(3)
+    ]
+    ran = [json.loads(worker.communicate(timeout=120)[0]) for worker in workers]
+    assert all(worker.returncode == 0 for worker in workers)
+    every = sorted(job for worker in ran for job in worker)
+    assert every == expected, "each job ran once: none lost, none twice"
+    assert all(ran), "every process got work"
