@@ -18,7 +18,7 @@ from bot.runtime import serve
 from bot.storage.database import make_engine
 from tests.fakes.fake_images import FakeImagesAPI
 from tests.fakes.fake_slack import FakeSlack
-from tests.postgres import postgres_server
+from tests.postgres import PostgresServer, postgres_server
 
 
 @pytest.fixture
@@ -92,9 +92,14 @@ async def eventually(check: Callable[[], bool], *, timeout: float = 10.0, what: 
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    with postgres_server() as url:
-        yield url
+def postgres() -> Iterator[PostgresServer]:
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres: PostgresServer) -> str:
+    return postgres.url
 
 
 @pytest.fixture

@@ -14,8 +14,9 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -49,9 +50,15 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class PostgresServer:
+    url: str  # SQLAlchemy URL of the empty database `easel`
+    restart: Callable[[], None]  # stop at once (as in a crash) and start again
+
+
 @contextmanager
-def postgres_server() -> Iterator[str]:
-    """Start a throwaway server; yield a SQLAlchemy URL to an empty database `easel`."""
+def postgres_server() -> Iterator[PostgresServer]:
+    """Start a throwaway server for the test session."""
     bindir = _binaries()
     if bindir is None:
         _install()
@@ -71,10 +78,16 @@ def postgres_server() -> Iterator[str]:
 
     run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
     options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-    run(str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start")
+    start = [str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"]
+    run(*start)
+
+    def restart() -> None:
+        run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+        run(*start)
+
     try:
         run(str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "easel")
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/easel"
+        yield PostgresServer(url=f"postgresql+psycopg://postgres@127.0.0.1:{port}/easel", restart=restart)
     finally:
         run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
         time.sleep(0.1)

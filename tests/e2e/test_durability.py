@@ -25,6 +25,7 @@ from bot.storage.tables import ImageRow, JobOutput, JobRow, LedgerRow
 from tests.conftest import eventually, start_bot, stop_bot
 from tests.fakes.fake_images import FakeImagesAPI, Fault
 from tests.fakes.fake_slack import FakeSlack
+from tests.postgres import PostgresServer
 
 
 def rows(database_url: str) -> tuple[list[JobRow], list[LedgerRow]]:
@@ -314,3 +315,22 @@ async def test_over_the_images_per_minute_budget_requests_wait_and_see_their_pla
         await stop_bot(bot)
     jobs, _ = rows(settings.database_url)
     assert [job.status for job in jobs] == ["done", "queued"]
+
+
+async def test_postgresql_restarting_mid_run_loses_no_job(
+    settings: Settings, slack: FakeSlack, images: FakeImagesAPI, postgres: PostgresServer, fresh_postgres: str
+) -> None:
+    images.latency = 1
+    bot = await start_bot(dataclasses.replace(durable(settings), database_url=fresh_postgres), slack)
+    try:
+        await slack.slash("before the restart")
+        await eventually(lambda: len(images.requests) == 1, what="the first model call")
+        await asyncio.to_thread(postgres.restart)  # while the first job is at the model
+        await slack.slash("after the restart")
+        await eventually(lambda: len(slack.files) == 2, timeout=20, what="both images")
+    finally:
+        await stop_bot(bot)
+    jobs, ledger = rows(fresh_postgres)
+    assert [job.status for job in jobs] == ["done", "done"]
+    assert [charge.status for charge in ledger] == ["settled", "settled"]
+    assert len(images.requests) == 2
