@@ -22,6 +22,7 @@ from bot.domain.sources import EditSource
 from bot.errors import BotError, InputRejected
 from bot.slack import blocks, replies
 from bot.slack.intake import start_job
+from bot.slack.publisher import CANNOT_POST
 from bot.storage.repositories import Attachment
 from bot.wiring import Services
 
@@ -73,6 +74,9 @@ async def _on_person_message(
     if not await services.events.first_delivery(body.get("event_id")):
         return  # Slack delivered this event again (a retry): it was handled the first time
     home = thread_ts or event["ts"]
+    if _from_another_workspace(event, body):
+        await _tell(client, event, home, replies.another_workspace())
+        return
     shared = event.get("files") or []
     files = [f for f in shared if _looks_like_an_image(f)]
     if shared and not files:
@@ -140,9 +144,28 @@ async def _on_person_message(
             request_key=_request_key(event, body),
         )
     except BotError as error:  # a limit, or a conversation Easel may not post in
+        await _tell(client, event, home, replies.for_error(error))
+
+
+async def _tell(client: AsyncWebClient, event: dict[str, Any], thread_ts: str, text: str) -> None:
+    """Only the person who asked sees the answer; where Easel cannot post, it goes to them
+    directly (the app's messages tab)."""
+    try:
         await client.chat_postEphemeral(
-            channel=channel, user=event["user"], thread_ts=home, **blocks.message(replies.for_error(error))
+            channel=event["channel"], user=event["user"], thread_ts=thread_ts, **blocks.message(text)
         )
+    except SlackApiError as exc:
+        if exc.response.get("error") not in CANNOT_POST:
+            raise
+        await client.chat_postMessage(channel=event["user"], **blocks.message(text))
+
+
+def _from_another_workspace(event: dict[str, Any], body: dict[str, Any]) -> bool:
+    """In a channel shared with another organisation (Slack Connect), its people can write
+    to Easel too; their requests would spend this workspace's allowance, so they are declined."""
+    home_team = body.get("team_id")
+    user_team = event.get("user_team")
+    return bool(home_team and user_team and user_team != home_team)
 
 
 def _request_key(event: dict[str, Any], body: dict[str, Any]) -> str | None:

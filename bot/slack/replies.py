@@ -107,6 +107,13 @@ def unexpected(reference: str) -> str:
     )
 
 
+def another_workspace() -> str:
+    return (
+        ":wave: Easel makes images for members of the workspace that installed it, and you are visiting "
+        "from another one. Ask a colleague here, or install Easel in your own workspace."
+    )
+
+
 def thread_gone() -> str:
     return ":wastebasket: The message this thread started from was deleted, so the result is posted here."
 
