@@ -27,8 +27,7 @@ from bot.storage.tables import JobRow
 
 logger = logging.getLogger(__name__)
 
-HOUSEKEEPING_SECONDS = 60.0
-RECEIVED_GRACE = timedelta(minutes=5)  # a job recorded but not queued by then was abandoned
+HOUSEKEEPING_SECONDS = 60.0  # at most; with a shorter lease, as often as the lease
 EVENT_MEMORY = timedelta(days=1)  # Slack stops retrying an event long before this
 POSITION_REFRESH_SECONDS = 15.0  # chat.update is rate limited: a waiting job's position moves slowly
 
@@ -185,12 +184,14 @@ class JobWorker:
             await self._surface.reporter(job).progress(job, JobStatus.QUEUED, ahead=ahead)
 
     async def _housekeeping(self) -> None:
-        """Once a minute: end jobs abandoned before they were queued, forget old event ids."""
+        """Now and then: end jobs abandoned before they were queued, forget old event ids."""
         now = asyncio.get_running_loop().time()
-        if now - self._last_housekeeping < HOUSEKEEPING_SECONDS:
+        if now - self._last_housekeeping < min(HOUSEKEEPING_SECONDS, self._policy.lease_seconds):
             return
         self._last_housekeeping = now
-        for row in await self._repository.abandoned(received_before=self._clock() - RECEIVED_GRACE):
+        # Recording and queuing take milliseconds; a job still unqueued after two leases was
+        # left behind by a process that stopped in between.
+        for row in await self._repository.abandoned(received_before=self._clock() - 2 * self._lease):
             job = await self._jobs.load(row)
             logger.warning("job %s was recorded but never queued (a restart); telling its requester", job.id)
             await self._jobs.abandon(job, self._surface.reporter(job), JobInterrupted())

@@ -16,9 +16,10 @@ import sys
 from asyncio.subprocess import Process
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlmodel import Session, create_engine, select
+from sqlmodel import Session, SQLModel, create_engine, select
 
 from bot.config import JobSettings, Settings
 from bot.storage.tables import ImageRow, JobOutput, JobRow, LedgerRow
@@ -334,3 +335,40 @@ async def test_postgresql_restarting_mid_run_loses_no_job(
     assert [job.status for job in jobs] == ["done", "done"]
     assert [charge.status for charge in ledger] == ["settled", "settled"]
     assert len(images.requests) == 2
+
+
+async def test_a_request_recorded_but_never_shown_is_answered_after_a_restart(
+    settings: Settings, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    """The process stopped between the ack and the status message: the next start says so."""
+    engine = create_engine(settings.database_url)
+    SQLModel.metadata.create_all(engine)
+    with Session(engine) as session:
+        session.add(
+            JobRow(
+                team_id=slack.team_id,
+                user_id="U0ALICE",
+                channel_id="C0GENERAL",
+                prompt="a lighthouse",
+                size="1024x1024",
+                quality="low",
+                n=1,
+                output_format="png",
+                model="gpt-image-1-mini",
+                status="received",
+                created_at=datetime.now(UTC) - timedelta(seconds=10),
+            )
+        )
+        session.commit()
+    engine.dispose()
+    bot = await start_bot(durable(settings, lease_seconds=2), slack)
+    try:
+        await eventually(lambda: len(slack.messages) == 1, what="the message")
+    finally:
+        await stop_bot(bot)
+    [told] = slack.messages
+    assert told.channel == "C0GENERAL" and told.thread_ts is None
+    assert (told.text or "").startswith("<@U0ALICE> :arrows_counterclockwise: Easel restarted")
+    jobs, _ = rows(settings.database_url)
+    assert [(job.status, job.error) for job in jobs] == [("failed", "JobInterrupted")]
+    assert images.requests == []
