@@ -7,9 +7,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, Engine, event, inspect
 from sqlmodel import Session, SQLModel, create_engine
 
+from bot.errors import ConfigError
 from bot.storage import tables  # noqa: F401  # registers the tables on SQLModel.metadata
 
 T = TypeVar("T")
@@ -53,7 +54,25 @@ def make_engine(database_url: str) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True)
     SQLModel.metadata.create_all(engine)
+    _check_columns(engine)
     return engine
+
+
+def _check_columns(engine: Engine) -> None:
+    """`create_all` adds missing tables but never columns: a database from an older Easel
+    would fail at the first query that needs a new one. Say so at start-up instead."""
+    inspector = inspect(engine)
+    missing = [
+        f"{table.name}.{column.name}"
+        for table in SQLModel.metadata.sorted_tables
+        for column in table.columns
+        if column.name not in {c["name"] for c in inspector.get_columns(table.name)}
+    ]
+    if missing:
+        raise ConfigError(
+            f"the database at DATABASE_URL was made by an older Easel and lacks {', '.join(missing)}; "
+            "point DATABASE_URL at a new database (there are no migrations yet)"
+        )
 
 
 def _normalise(url: str) -> str:
