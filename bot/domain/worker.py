@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 HOUSEKEEPING_SECONDS = 60.0  # at most; with a shorter lease, as often as the lease
 EVENT_MEMORY = timedelta(days=1)  # Slack stops retrying an event long before this
 POSITION_REFRESH_SECONDS = 15.0  # chat.update is rate limited: a waiting job's position moves slowly
+POSITIONS_EVERY_SECONDS = 2.0
+POSITIONS_SHOWN = 10  # the first ten waiting requests see their place; the rest see "queued"
 
 
 class JobSurface(Protocol):
@@ -72,6 +74,7 @@ class JobWorker:
         self._stopping = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
         self._last_housekeeping = float("-inf")
+        self._last_positions = float("-inf")
 
     def start(self) -> None:
         self._loop = asyncio.create_task(self._work(), name="job-worker")
@@ -170,14 +173,18 @@ class JobWorker:
                 logger.warning("job %s: could not renew its lease", job_id, exc_info=True)
 
     async def _show_positions(self) -> None:
-        """Tell the people waiting in the queue how many jobs are ahead of them."""
-        waiting = await self._repository.waiting(limit=10)
+        """Tell the people waiting in the queue how many jobs are ahead of them (every few
+        seconds at most: a burst of requests must not turn into a burst of queries)."""
         now = asyncio.get_running_loop().time()
-        for row in waiting:
+        if now - self._last_positions < POSITIONS_EVERY_SECONDS:
+            return
+        self._last_positions = now
+        # The oldest queued jobs, in order: each has exactly its index ahead of it. A job still
+        # queued right after a claim is waiting (for the budget, a free worker, or its thread).
+        for ahead, row in enumerate(await self._repository.waiting(limit=POSITIONS_SHOWN)):
             assert row.id is not None
-            ahead = await self._repository.queue_position(row.id)
             shown = self._shown_positions.get(row.id)
-            if ahead == 0 or (shown is not None and (shown[0] == ahead or now - shown[1] < POSITION_REFRESH_SECONDS)):
+            if shown is not None and (shown[0] == ahead or now - shown[1] < POSITION_REFRESH_SECONDS):
                 continue
             self._shown_positions[row.id] = (ahead, now)
             job = await self._jobs.load(row)

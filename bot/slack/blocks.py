@@ -87,8 +87,8 @@ def request_message(
 
 def _status_label(status: JobStatus, ahead: int | None) -> str:
     label = _STATUS_LABELS[status]
-    if status is JobStatus.QUEUED and ahead:
-        label += f" ({ahead} {'request' if ahead == 1 else 'requests'} ahead)"
+    if status is JobStatus.QUEUED and ahead is not None:
+        label += " (next in line)" if ahead == 0 else f" ({ahead} {'request' if ahead == 1 else 'requests'} ahead)"
     return label
 
 

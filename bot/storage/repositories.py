@@ -234,19 +234,8 @@ class JobRepository(_Repository):
 
         await self._run(work)
 
-    async def queue_position(self, job_id: int) -> int:
-        """How many queued jobs are ahead of this one."""
-
-        def work(session: Session) -> int:
-            ahead = session.exec(
-                select(func.count()).select_from(JobRow).where(JobRow.status == "queued", col(JobRow.id) < job_id)
-            ).one()
-            return int(ahead)
-
-        return await self._run(work)
-
     async def waiting(self, *, limit: int) -> list[JobRow]:
-        """The oldest queued jobs no worker has taken up yet."""
+        """The oldest queued jobs, oldest first: each has exactly its index ahead of it."""
 
         def work(session: Session) -> list[JobRow]:
             query = select(JobRow).where(JobRow.status == "queued").order_by(col(JobRow.id)).limit(limit)

@@ -62,8 +62,8 @@ async def test_a_deleted_request_message_does_not_lose_the_image(
     [posted] = slack.files.values()
     assert posted.channel == status.channel and posted.thread_ts is None, "in the channel, as the thread is gone"
     assert any("was deleted" in (m.text or "") for m in slack.messages)
-    jobs, charges = jobs_and_charges(bot)
-    assert [job.status for job in jobs] == ["done"] and [c.status for c in charges] == ["settled"]
+    await eventually(lambda: [job.status for job in jobs_and_charges(bot)[0]] == ["done"], what="the job to end")
+    assert [charge.status for charge in jobs_and_charges(bot)[1]] == ["settled"]
 
 
 async def test_a_person_from_another_workspace_is_declined(

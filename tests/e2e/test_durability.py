@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sqlmodel import Session, SQLModel, create_engine, select
 
-from bot.config import JobSettings, Settings
+from bot.config import JobSettings, LimitSettings, Settings
 from bot.storage.tables import ImageRow, JobOutput, JobRow, LedgerRow
 from tests.conftest import eventually, start_bot, stop_bot
 from tests.fakes.fake_images import FakeImagesAPI, Fault
@@ -303,19 +303,21 @@ async def test_shutdown_finishes_the_job_in_flight_and_leaves_the_queued_one_for
 async def test_over_the_images_per_minute_budget_requests_wait_and_see_their_place(
     settings: Settings, slack: FakeSlack, images: FakeImagesAPI
 ) -> None:
-    bot = await start_bot(durable(settings, images_per_minute=1), slack)
+    roomy = dataclasses.replace(durable(settings, images_per_minute=1), limits=LimitSettings(concurrent_jobs=5))
+    bot = await start_bot(roomy, slack)
     try:
-        await slack.slash("first lighthouse")
-        await slack.slash("second lighthouse")
+        for name in ("first", "second", "third"):
+            await slack.slash(f"{name} lighthouse")
         await eventually(lambda: len(slack.files) == 1, what="the first image")
-        second = slack.messages[1]
-        await eventually(lambda: "1 request ahead" in json.dumps(second.blocks), what="the queue position")
+        second, third = slack.messages[1:3]
+        await eventually(lambda: "next in line" in json.dumps(second.blocks), what="the second's place")
+        await eventually(lambda: "1 request ahead" in json.dumps(third.blocks), what="the third's place")
         await asyncio.sleep(0.5)
-        assert len(images.requests) == 1, "the second waits for the budget instead of failing"
+        assert len(images.requests) == 1, "the others wait for the budget instead of failing"
     finally:
         await stop_bot(bot)
     jobs, _ = rows(settings.database_url)
-    assert [job.status for job in jobs] == ["done", "queued"]
+    assert [job.status for job in jobs] == ["done", "queued", "queued"]
 
 
 async def test_postgresql_restarting_mid_run_loses_no_job(

@@ -63,6 +63,15 @@ def test_the_request_message_shows_who_what_and_how_far(status: JobStatus) -> No
     assert "gpt-image-1-mini" in rendered and "high" in rendered
 
 
+@pytest.mark.parametrize(
+    ("ahead", "shown"), [(None, "queued ·"), (0, "next in line"), (1, "1 request ahead"), (4, "4 requests ahead")]
+)
+def test_a_waiting_request_sees_its_place(ahead: int | None, shown: str) -> None:
+    prompt = Prompt("a lighthouse", ImageOptions(size="1024x1024", quality="low"))
+    message = blocks.request_message(ALICE, prompt, JobStatus.QUEUED, model="gpt-image-1-mini", ahead=ahead)
+    assert shown in text_of(message)
+
+
 def test_the_note_names_requester_model_prompt_and_time() -> None:
     rendered = text_of(blocks.provenance_note(provenance()))
     for expected in ("<@U1>", "gpt-image-1-mini", "a lighthouse", "1024x1024", "medium", "<!date^1795"):

@@ -103,12 +103,12 @@ async def test_a_job_bigger_than_the_whole_budget_still_runs_alone(jobs: JobRepo
     assert ids(await jobs.claim("a", now=NOW, lease=LEASE, limit=5, images_per_minute=3)) == [big]
 
 
-async def test_the_queue_position_counts_the_jobs_ahead(jobs: JobRepository) -> None:
+async def test_the_waiting_jobs_come_oldest_first(jobs: JobRepository) -> None:
     first, second, third = [await queued(jobs, thread=f"{i}.0") for i in range(3)]
-    assert [await jobs.queue_position(job) for job in (first, second, third)] == [0, 1, 2]
+    assert ids(await jobs.waiting(limit=10)) == [first, second, third]
     await jobs.claim("a", now=NOW, lease=LEASE, limit=1)
     await jobs.update(first, status="generating")
-    assert await jobs.queue_position(third) == 1
+    assert ids(await jobs.waiting(limit=1)) == [second]
 
 
 async def test_the_same_request_key_makes_one_job(jobs: JobRepository) -> None:
