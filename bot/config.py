@@ -99,6 +99,7 @@ class Settings:
     image_timeout_seconds: float = 300.0
     image_max_attempts: int = 3
     image_max_retry_after_seconds: float = 60.0
+    preview_partial_images: int = 0  # previews shown while a single image renders (0-3)
     image_streaming: bool = False  # single images come as a stream (the connection stays busy while they render)
 
     limits: LimitSettings = LimitSettings()
@@ -209,6 +210,7 @@ class Settings:
             image_max_attempts=int(number("IMAGE_MAX_ATTEMPTS", 3, minimum=1)),
             image_max_retry_after_seconds=number("IMAGE_MAX_RETRY_AFTER_SECONDS", 60.0, minimum=0),
             image_streaming=switch("IMAGE_STREAMING"),
+            preview_partial_images=int(choice("PREVIEW_PARTIAL_IMAGES", "0", ("0", "1", "2", "3"))),
             limits=limits,
             admin_user_ids=ids("ADMIN_USER_IDS"),
             quiet_prefix=env.get("QUIET_PREFIX", "//").strip(),

@@ -39,6 +39,9 @@ class FileReporter:
         print(f"{path}: {provenance.model} · {provenance.size} · {provenance.quality} · sha256 {provenance.sha256}")
         return PostedImage(file_id=None, permalink=path.resolve().as_uri())
 
+    async def preview(self, job: ImageJob, data: bytes) -> None:
+        print(f"job {job.id}: preview of {len(data):,} bytes", file=sys.stderr)
+
     async def find_posted(self, job: ImageJob, file_id: str) -> PostedImage | None:
         return None  # files are written in one go: there is never a half-finished one to find
 

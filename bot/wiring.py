@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.config import Settings
+from bot.domain.iteration import Iteration
 from bot.domain.jobs import ImageJobs, ModelChoice
 from bot.domain.limits import LimitPolicy, Limits
 from bot.domain.lineage import LineageBook
@@ -13,7 +14,7 @@ from bot.domain.requests import FORMATS, OptionDefaults
 from bot.providers.base import ImageProvider
 from bot.providers.factory import build_provider
 from bot.storage.database import Database
-from bot.storage.repositories import EventLog, JobRepository, Ledger, ThreadImages
+from bot.storage.repositories import EventLog, JobRepository, Ledger, Preferences, ThreadImages
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,6 +30,7 @@ class Services:
     ledger: Ledger
     lineage: LineageBook
     option_defaults: OptionDefaults
+    iteration: Iteration
 
     async def close(self) -> None:
         await self.provider.close()
@@ -70,6 +72,7 @@ def build_services(settings: Settings) -> Services:
     jobs_repository = JobRepository(database)
     ledger = Ledger(database)
     limits = Limits(limit_policy(settings), ledger)
+    option_defaults = OptionDefaults(size=settings.default_size, quality=settings.default_quality, formats=formats)
     return Services(
         settings=settings,
         provider=provider,
@@ -84,6 +87,7 @@ def build_services(settings: Settings) -> Services:
             trust_anchors=settings.c2pa_trust_anchors,
             max_attempts=settings.jobs.max_attempts,
             retry_seconds=settings.jobs.retry_seconds,
+            previews=settings.preview_partial_images,
         ),
         job_records=jobs_repository,
         events=EventLog(database),
@@ -91,5 +95,6 @@ def build_services(settings: Settings) -> Services:
         limits=limits,
         ledger=ledger,
         lineage=LineageBook(threads, jobs_repository),
-        option_defaults=OptionDefaults(size=settings.default_size, quality=settings.default_quality, formats=formats),
+        option_defaults=option_defaults,
+        iteration=Iteration(jobs_repository, threads, Preferences(database), option_defaults),
     )

@@ -34,6 +34,7 @@ from bot.providers.base import (
     ImageCall,
     ImageProvider,
     OutputFormat,
+    PreviewSink,
     ProviderResult,
     SourceImage,
     Usage,
@@ -125,6 +126,10 @@ class JobReporter(Protocol):
         """Show how far the job is; `ahead` counts the queued jobs before it."""
         ...
 
+    async def preview(self, job: ImageJob, data: bytes) -> None:
+        """Show a low-resolution preview while the image renders (replacing the last one)."""
+        ...
+
     async def deliver(
         self, job: ImageJob, image: FinishedImage, result: JobResult, record_upload: RecordUpload
     ) -> PostedImage:
@@ -183,6 +188,7 @@ class ImageJobs:
         trust_anchors: str | None = None,
         max_attempts: int = 5,
         retry_seconds: float = 5.0,
+        previews: int = 0,
         clock: Clock = utc_now,
     ) -> None:
         if not models:
@@ -198,6 +204,7 @@ class ImageJobs:
         self._clock = clock
         self.max_attempts = max_attempts
         self._retry_seconds = retry_seconds  # a failed delivery waits this, then twice as long…
+        self._previews = previews  # partial images streamed while a single image renders
         self.queued = asyncio.Event()  # set whenever a job is queued: wakes this process's worker
 
     @property
@@ -341,7 +348,7 @@ class ImageJobs:
                         files=files,
                     )
                 calling = True
-                made = await self._make(job, sources)
+                made = await self._make(job, sources, reporter)
                 calling = False
             allowance = await self._settle(job, made)
             await self._set_status(job, JobStatus.UPLOADING, reporter)
@@ -395,10 +402,10 @@ class ImageJobs:
             parent_ids=tuple(p["id"] for p in kept if p.get("id") is not None),
         )
 
-    async def _make(self, job: ImageJob, sources: Sources | None) -> _Made:
+    async def _make(self, job: ImageJob, sources: Sources | None, reporter: JobReporter) -> _Made:
         """Call the model and keep its images before anything else can go wrong."""
         await self._repository.update(job.id, called_at=self._clock())
-        result = await self._call_model(job, sources)
+        result = await self._call_model(job, sources, functools.partial(reporter.preview, job))
         pairs = list(zip(sources.parents, sources.credentials, strict=True)) if sources else []
         kept = [
             {
@@ -436,7 +443,7 @@ class ImageJobs:
         assert made is not None
         return made
 
-    async def _call_model(self, job: ImageJob, sources: Sources | None) -> ProviderResult:
+    async def _call_model(self, job: ImageJob, sources: Sources | None, on_preview: PreviewSink) -> ProviderResult:
         """Try the primary model, then the fallback if the primary is reported retired."""
         options = job.prompt.options
         size = options.size
@@ -458,9 +465,12 @@ class ImageJobs:
                     for image in (sources.images if sources else ())
                 ),
                 mask=sources.mask if sources else None,
+                partial_images=self._previews if options.n == 1 else 0,
             )
             try:
-                result = await (self._provider.edit(call) if call.images else self._provider.generate(call))
+                result = await (
+                    self._provider.edit(call, on_preview) if call.images else self._provider.generate(call, on_preview)
+                )
             except ModelRetired:
                 logger.error(
                     "model %r is retired or missing at %s: set %s to a current image model",

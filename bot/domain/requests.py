@@ -43,6 +43,7 @@ class OptionDefaults:
 
     size: str = "1024x1024"
     quality: Quality = "medium"
+    output_format: OutputFormat = "png"
     formats: tuple[OutputFormat, ...] = FORMATS
 
 
@@ -71,7 +72,7 @@ def parse_prompt(text: str, defaults: OptionDefaults) -> Prompt | HelpWanted:
     region: Region | None = None
     version: int | None = None
     transparent = False
-    output_format: OutputFormat = "png"
+    output_format: OutputFormat = defaults.output_format
     i = 0
     while i < len(words):
         word = _normalise_dashes(words[i])

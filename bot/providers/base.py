@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -38,6 +39,7 @@ class ImageCall:
     safety_identifier: str
     images: tuple[SourceImage, ...] = ()
     mask: bytes | None = None
+    partial_images: int = 0  # previews to stream while a single image renders (0-3)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,14 +82,17 @@ class RemoteProvenance:
         return f"OpenAI's check: C2PA {self.c2pa}, SynthID {self.synthid}"
 
 
+PreviewSink = Callable[[bytes], Awaitable[None]]
+
+
 class ImageProvider(Protocol):
     """What the domain needs from OpenAI or Azure OpenAI."""
 
     name: str
 
-    async def generate(self, call: ImageCall) -> ProviderResult: ...
+    async def generate(self, call: ImageCall, on_preview: PreviewSink | None = None) -> ProviderResult: ...
 
-    async def edit(self, call: ImageCall) -> ProviderResult: ...
+    async def edit(self, call: ImageCall, on_preview: PreviewSink | None = None) -> ProviderResult: ...
 
     async def check_model(self, model: str) -> None:
         """Raise a `ProviderError` when `model` cannot serve requests."""

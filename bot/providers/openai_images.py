@@ -17,8 +17,10 @@ import openai
 from openai import AsyncOpenAI, AsyncStream, omit
 from openai.types import (
     ImageEditCompletedEvent,
+    ImageEditPartialImageEvent,
     ImageEditStreamEvent,
     ImageGenCompletedEvent,
+    ImageGenPartialImageEvent,
     ImageGenStreamEvent,
     ImagesResponse,
 )
@@ -34,7 +36,7 @@ from bot.errors import (
     ProviderTimeout,
     ProviderUnavailable,
 )
-from bot.providers.base import GeneratedImage, ImageCall, ProviderResult, RemoteProvenance, Usage
+from bot.providers.base import GeneratedImage, ImageCall, PreviewSink, ProviderResult, RemoteProvenance, Usage
 from bot.providers.retry import RetryPolicy, parse_retry_after
 
 logger = logging.getLogger(__name__)
@@ -42,6 +44,8 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
 
+# OpenAI bills each streamed partial image as 100 extra image output tokens.
+PREVIEW_OUTPUT_TOKENS = 100
 _BLOCKED_CODES = {"moderation_blocked", "content_policy_violation", "content_filter"}
 _MISSING_MODEL_CODES = {"model_not_found", "DeploymentNotFound", "deployment_not_found"}
 
@@ -66,8 +70,8 @@ class OpenAIImageProvider:
         self._retry = retry
         self._sleep = sleep
 
-    async def generate(self, call: ImageCall) -> ProviderResult:
-        if self._stream and call.n == 1:  # partial images carry no index: stream single images only
+    async def generate(self, call: ImageCall, on_preview: PreviewSink | None = None) -> ProviderResult:
+        if self._streams(call):
 
             async def streamed() -> ProviderResult:
                 stream = await self._client.images.generate(
@@ -79,9 +83,9 @@ class OpenAIImageProvider:
                     background=call.background if call.background is not None else omit,
                     safety_identifier=call.safety_identifier,
                     stream=True,
-                    partial_images=0,
+                    partial_images=call.partial_images,
                 )
-                return await _collect(stream, call=call)
+                return await _collect(stream, call=call, on_preview=on_preview)
 
             return await self._with_retries(streamed, model=call.model)
 
@@ -100,11 +104,11 @@ class OpenAIImageProvider:
         response = await self._with_retries(request, model=call.model)
         return _to_result(response, call=call)
 
-    async def edit(self, call: ImageCall) -> ProviderResult:
+    async def edit(self, call: ImageCall, on_preview: PreviewSink | None = None) -> ProviderResult:
         if not call.images:
             raise ValueError("an edit needs at least one source image")
         images = [(image.name, image.data, image.mime_type) for image in call.images]
-        if self._stream and call.n == 1:
+        if self._streams(call):
 
             async def streamed() -> ProviderResult:
                 stream = await self._client.images.edit(
@@ -118,9 +122,9 @@ class OpenAIImageProvider:
                     background=call.background if call.background is not None else omit,
                     safety_identifier=call.safety_identifier,
                     stream=True,
-                    partial_images=0,
+                    partial_images=call.partial_images,
                 )
-                return await _collect(stream, call=call)
+                return await _collect(stream, call=call, on_preview=on_preview)
 
             return await self._with_retries(streamed, model=call.model)
 
@@ -140,6 +144,10 @@ class OpenAIImageProvider:
 
         response = await self._with_retries(request, model=call.model)
         return _to_result(response, call=call)
+
+    def _streams(self, call: ImageCall) -> bool:
+        """Partial images carry no index, so only single images are streamed."""
+        return call.n == 1 and (self._stream or call.partial_images > 0)
 
     async def check_model(self, model: str) -> None:
         """Look the model up without generating anything (so without a charge)."""
@@ -258,15 +266,24 @@ def _error_codes(exc: openai.APIStatusError) -> set[str]:
 
 
 async def _collect(
-    stream: AsyncStream[ImageGenStreamEvent] | AsyncStream[ImageEditStreamEvent], *, call: ImageCall
+    stream: AsyncStream[ImageGenStreamEvent] | AsyncStream[ImageEditStreamEvent],
+    *,
+    call: ImageCall,
+    on_preview: PreviewSink | None,
 ) -> ProviderResult:
-    """The completed event of an image stream. A stream that ends (or breaks) without one
-    reached the service, so it is reported, never silently sent again."""
+    """The completed event of an image stream, with previews handed on as they come. A
+    stream that ends (or breaks) without it reached the service, so it is reported, never
+    silently sent again. Each preview is billed as extra output tokens."""
     completed: ImageGenCompletedEvent | ImageEditCompletedEvent | None = None
+    previews = 0
     try:
         async for event in stream:
             if isinstance(event, ImageGenCompletedEvent | ImageEditCompletedEvent):
                 completed = event
+            elif isinstance(event, ImageGenPartialImageEvent | ImageEditPartialImageEvent):
+                previews += 1
+                if on_preview is not None:
+                    await _show_preview(on_preview, base64.b64decode(event.b64_json))
     except httpx2.HTTPError as exc:
         raise ProviderIncomplete() from exc
     if completed is None:
@@ -280,10 +297,18 @@ async def _collect(
         usage=Usage(
             input_text_tokens=details.text_tokens,
             input_image_tokens=details.image_tokens,
-            output_tokens=completed.usage.output_tokens,
+            output_tokens=completed.usage.output_tokens + previews * PREVIEW_OUTPUT_TOKENS,
         ),
         request_id=stream.response.headers.get("x-request-id") or stream.response.headers.get("apim-request-id"),
     )
+
+
+async def _show_preview(on_preview: PreviewSink, data: bytes) -> None:
+    """A preview is a courtesy: failing to show one must not fail the image."""
+    try:
+        await on_preview(data)
+    except Exception:
+        logger.warning("could not show a preview", exc_info=True)
 
 
 def _to_result(response: ImagesResponse, *, call: ImageCall) -> ProviderResult:

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from bot.config import SIZE_ALIASES
+from bot.domain.iteration import FollowUp
 from bot.domain.jobs import JobStatus
 from bot.domain.limits import UsageReport, WorkspaceUsage
 from bot.domain.lineage import Lineage
 from bot.domain.people import Requester
 from bot.domain.pricing import usd
 from bot.domain.provenance import ParentImage, Provenance
-from bot.domain.requests import USAGE, Prompt
+from bot.domain.requests import USAGE, OptionDefaults, Prompt
 from bot.slack.mrkdwn import escape, shorten, slack_date
 from bot.storage.tables import ImageRow
 
@@ -32,6 +34,26 @@ _STATUS_LABELS = {
 
 
 PROVENANCE_ACTION = "show_provenance"
+FOLLOW_UP_PREFIX = "follow_up_"  # + a FollowUp value
+EDIT_ACTION = "open_edit"
+DELETE_ACTION = "delete_images"
+EDIT_VIEW = "edit_request"
+DEFAULT_ACTIONS = {"default_size": "size", "default_quality": "quality", "default_format": "output_format"}
+FOLLOW_UP_LABELS = {
+    FollowUp.VARIATIONS: "Variations",
+    FollowUp.REGENERATE: "Regenerate",
+    FollowUp.HD: "HD",
+    FollowUp.SQUARE: "Square",
+    FollowUp.PORTRAIT: "Portrait",
+    FollowUp.LANDSCAPE: "Landscape",
+}
+GRID = [f"{column}{row}" for row in (1, 2, 3) for column in "abc"]  # the region grid, row by row
+SIZE_CHOICES = {
+    "keep": "as before",
+    "square": "square 1024x1024",
+    "portrait": "portrait 1024x1536",
+    "landscape": "landscape 1536x1024",
+}
 
 
 def request_message(
@@ -43,6 +65,8 @@ def request_message(
     editing: bool = False,
     job_id: int | None = None,
     ahead: int | None = None,
+    elapsed: float | None = None,
+    deleted: str | None = None,
 ) -> dict[str, Any]:
     """The message that anchors a request's thread (or, for an edit, stands in it) and shows
     how far the job has got (while queued, how many requests are ahead of it)."""
@@ -62,34 +86,77 @@ def request_message(
             {"type": "section", "text": {"type": "mrkdwn", "text": asked}},
             {
                 "type": "context",
-                "elements": [{"type": "mrkdwn", "text": f"{_status_label(status, ahead)} · {details}"}],
+                "elements": [{"type": "mrkdwn", "text": f"{_status_label(status, ahead, elapsed)} · {details}"}],
             },
             *(
-                [
-                    {
-                        "type": "actions",
-                        "elements": [
-                            {
-                                "type": "button",
-                                "action_id": PROVENANCE_ACTION,
-                                "text": {"type": "plain_text", "text": "Provenance"},
-                                "value": str(job_id),
-                            }
-                        ],
-                    }
-                ]
+                _result_actions(job_id, deleted=bool(deleted))
                 if status is JobStatus.DONE and job_id is not None
                 else []
             ),
+            *([{"type": "context", "elements": [{"type": "mrkdwn", "text": deleted}]}] if deleted else []),
         ],
     }
 
 
-def _status_label(status: JobStatus, ahead: int | None) -> str:
+def _result_actions(job_id: int, *, deleted: bool) -> list[Block]:
+    """One click to iterate: each button is a new request by whoever clicks, in this thread.
+    Once the images are deleted, only their provenance remains to look at."""
+
+    def button(action_id: str, label: str, *, style: str | None = None) -> Block:
+        element: Block = {
+            "type": "button",
+            "action_id": action_id,
+            "text": {"type": "plain_text", "text": label},
+            "value": str(job_id),
+        }
+        if style:
+            element["style"] = style
+        return element
+
+    if deleted:
+        return [{"type": "actions", "block_id": "record", "elements": [button(PROVENANCE_ACTION, "Provenance")]}]
+    return [
+        {
+            "type": "actions",
+            "block_id": "iterate",
+            "elements": [button(FOLLOW_UP_PREFIX + kind.value, label) for kind, label in FOLLOW_UP_LABELS.items()]
+            + [button(EDIT_ACTION, "Edit…")],
+        },
+        {
+            "type": "actions",
+            "block_id": "record",
+            "elements": [
+                button(PROVENANCE_ACTION, "Provenance"),
+                {
+                    **button(DELETE_ACTION, "Delete", style="danger"),
+                    "confirm": {
+                        "title": {"type": "plain_text", "text": "Delete these images?"},
+                        "text": {
+                            "type": "mrkdwn",
+                            "text": "The images leave Slack; their provenance record stays, marked deleted.",
+                        },
+                        "confirm": {"type": "plain_text", "text": "Delete"},
+                        "deny": {"type": "plain_text", "text": "Keep"},
+                    },
+                },
+            ],
+        },
+    ]
+
+
+def _status_label(status: JobStatus, ahead: int | None, elapsed: float | None) -> str:
     label = _STATUS_LABELS[status]
     if status is JobStatus.QUEUED and ahead is not None:
         label += " (next in line)" if ahead == 0 else f" ({ahead} {'request' if ahead == 1 else 'requests'} ahead)"
+    if elapsed is not None and status is not JobStatus.QUEUED:
+        label += f" · {_seconds(elapsed)}"
     return label
+
+
+def _seconds(elapsed: float) -> str:
+    if elapsed < 90:
+        return f"{round(elapsed)} s"
+    return f"{int(elapsed // 60)} min {round(elapsed % 60)} s"
 
 
 def provenance_note(
@@ -179,7 +246,12 @@ def help_message(*, default_size: str, default_quality: str, quiet_prefix: str) 
             "```  a   b   c\n1 ┌───┬───┬───┐\n  │a1 │b1 │c1 │\n2 ├───┼───┼───┤\n  │a2 │b2 │c2 │"
             "\n3 ├───┼───┼───┤\n  │a3 │b3 │c3 │\n  └───┴───┴───┘```",
             "`@Easel` with a prompt generates; with an image (or in a thread with images) it edits.",
-            "Every image is posted with a note saying who asked, for what, with which model, from which image.",
+            "*Buttons* under each result: Variations, Regenerate, Edit…, HD, Square / Portrait / Landscape, "
+            "Provenance, Delete. A click is a request of whoever clicks.",
+            "*Limits* Everyone has daily images, monthly spend and jobs at once; `/imagine usage` shows yours. "
+            "Your own default size, quality and format are on Easel's Home tab.",
+            "Every image is posted with a note saying who asked, for what, with which model, from which image, "
+            "and whether its C2PA provenance is intact.",
         ]
     )
     return message(text)
@@ -205,11 +277,15 @@ def workspace_message(usage: WorkspaceUsage) -> dict[str, Any]:
     return message("\n".join(lines))
 
 
-def home_view(report: UsageReport, recent: Sequence[tuple[ImageRow, str]], *, user_id: str) -> dict[str, Any]:
-    """Usage first (what people come to check), then a gallery of their latest images."""
+def home_view(
+    report: UsageReport, recent: Sequence[tuple[ImageRow, str]], *, user_id: str, defaults: OptionDefaults
+) -> dict[str, Any]:
+    """Usage first (what people come to check), their defaults, then their latest images."""
     view_blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Easel"}},
         *usage_message(report, user_id=user_id, heading="Your usage")["blocks"],
+        {"type": "divider"},
+        *defaults_section(defaults),
         {"type": "divider"},
         {"type": "section", "text": {"type": "mrkdwn", "text": "*Your latest images*"}},
     ]
@@ -264,3 +340,118 @@ def lineage_message(lineages: Sequence[Lineage]) -> dict[str, Any]:
         "text": text,
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{text}*"}}, *sections[:48]],
     }
+
+
+def edit_modal(images: Sequence[ImageRow], *, chosen: Sequence[int], quality: str, metadata: str) -> dict[str, Any]:
+    """Edit… : a prompt, size, quality, the region grid, and which of the thread's images."""
+
+    def option(value: str, label: str) -> Block:
+        return {"text": {"type": "plain_text", "text": label}, "value": value}
+
+    image_options = [
+        option(str(image.number), f"#{image.number} · {'made by Easel' if image.origin == 'generated' else 'attached'}")
+        for image in images
+    ]
+    return {
+        "type": "modal",
+        "callback_id": EDIT_VIEW,
+        "private_metadata": metadata,
+        "title": {"type": "plain_text", "text": "Edit the image"},
+        "submit": {"type": "plain_text", "text": "Edit"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "prompt",
+                "label": {"type": "plain_text", "text": "What should change?"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "value",
+                    "multiline": True,
+                    "max_length": 3000,
+                    "placeholder": {"type": "plain_text", "text": "make the sky stormy"},
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "images",
+                "label": {"type": "plain_text", "text": "Images from this thread to use"},
+                "element": {
+                    "type": "checkboxes",
+                    "action_id": "value",
+                    "options": image_options,
+                    "initial_options": [o for o in image_options if int(o["value"]) in chosen] or image_options[:1],
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "region",
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Only change these cells (a-c left to right, 1-3 top down)"},
+                "element": {"type": "checkboxes", "action_id": "value", "options": [option(c, c) for c in GRID]},
+            },
+            {
+                "type": "input",
+                "block_id": "size",
+                "label": {"type": "plain_text", "text": "Size"},
+                "element": {
+                    "type": "static_select",
+                    "action_id": "value",
+                    "options": [option(value, label) for value, label in SIZE_CHOICES.items()],
+                    "initial_option": option("keep", SIZE_CHOICES["keep"]),
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "quality",
+                "label": {"type": "plain_text", "text": "Quality"},
+                "element": {
+                    "type": "static_select",
+                    "action_id": "value",
+                    "options": [option(q, q) for q in ("low", "medium", "high")],
+                    "initial_option": option(quality, quality),
+                },
+            },
+        ],
+    }
+
+
+def defaults_section(defaults: OptionDefaults) -> list[Block]:
+    """The Home tab's choices that later requests start from."""
+
+    def select(action_id: str, placeholder: str, values: dict[str, str], current: str) -> Block:
+        options = [{"text": {"type": "plain_text", "text": label}, "value": value} for value, label in values.items()]
+        element: Block = {
+            "type": "static_select",
+            "action_id": action_id,
+            "placeholder": {"type": "plain_text", "text": placeholder},
+            "options": options,
+        }
+        element["initial_option"] = next((o for o in options if o["value"] == current), options[0])
+        return element
+
+    sizes = {size: f"{name} {size}" for name, size in SIZE_ALIASES.items()}
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "*Your defaults* (an option in a request wins)"}},
+        {
+            "type": "actions",
+            "block_id": "defaults",
+            "elements": [
+                select("default_size", "Size", sizes, defaults.size),
+                select("default_quality", "Quality", {q: q for q in ("low", "medium", "high")}, defaults.quality),
+                select("default_format", "Format", {f: f.upper() for f in defaults.formats}, defaults.output_format),
+            ],
+        },
+    ]
+
+
+def first_meeting(*, quiet_prefix: str) -> dict[str, Any]:
+    """The short hello the first time someone mentions Easel."""
+    quiet = f" Start a reply with `{quiet_prefix}` and I leave it alone." if quiet_prefix else ""
+    return message(
+        ":wave: Hi, I'm Easel. I make images from prompts and edit them with you in threads: reply "
+        "`make it foggy`, `#2 only the sky --region a1,b1,c1` (a 3x3 grid, a-c left to right, 1-3 top "
+        "down), or attach images to edit them. Options: `--size`, `--quality`, `--n`, `--transparent`, "
+        f"`--format`.{quiet} Every person has limits (`/imagine usage`), and every image comes with a note "
+        "of who asked, with which model, from which image, and its C2PA provenance. `/imagine help` has it all."
+    )

@@ -29,7 +29,8 @@ def register(app: AsyncApp, services: Services) -> None:
         requester = Requester(command["team_id"], command["user_id"])
         try:
             account_command = parse_account_command(text)
-            parsed = None if account_command else parse_prompt(text, services.option_defaults)
+            defaults = await services.iteration.defaults_for(requester)
+            parsed = None if account_command else parse_prompt(text, defaults)
             if isinstance(parsed, Prompt) and (parsed.region is not None or parsed.version is not None):
                 raise InputRejected("`--region` and `#N` are for edits: reply in an image's thread with them")
         except InputRejected as error:

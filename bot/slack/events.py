@@ -102,8 +102,11 @@ async def _on_person_message(
     text = _MENTION.sub(" ", raw_text)
     if not text.strip() and files and not mentioned:
         return  # an image shared in the thread, for a later reply to use
+    requester = Requester(body.get("team_id") or event.get("team", ""), event["user"])
+    if mentioned and await services.iteration.first_meeting(requester, now=datetime.now(UTC)):
+        await _tell(client, event, home, blocks.first_meeting(quiet_prefix=services.settings.quiet_prefix)["text"])
     try:
-        parsed = parse_prompt(text, services.option_defaults)
+        parsed = parse_prompt(text, await services.iteration.defaults_for(requester))
     except InputRejected as error:
         await client.chat_postMessage(channel=channel, thread_ts=home, **blocks.message(replies.for_error(error)))
         return
@@ -136,7 +139,7 @@ async def _on_person_message(
         await start_job(
             client,
             services,
-            requester=Requester(body.get("team_id") or event.get("team", ""), event["user"]),
+            requester=requester,
             prompt=parsed,
             channel=channel,
             thread_ts=home,

@@ -1,4 +1,4 @@
-"""The App Home tab: a person's usage against each limit and their latest images."""
+"""The App Home tab: a person's usage against each limit, their defaults and their latest images."""
 
 from __future__ import annotations
 
@@ -20,7 +20,13 @@ def register(app: AsyncApp, services: Services) -> None:
     async def home_opened(event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab") not in (None, "home"):
             return  # the Messages tab
-        user = event["user"]
-        report = await services.limits.usage(Requester(body.get("team_id", ""), user), now=datetime.now(UTC))
-        recent = await services.threads.recent_of(user, limit=RECENT_IMAGES)
-        await client.views_publish(user_id=user, view=blocks.home_view(report, recent, user_id=user))
+        await publish_home(client, services, Requester(body.get("team_id", ""), event["user"]))
+
+
+async def publish_home(client: AsyncWebClient, services: Services, requester: Requester) -> None:
+    """The person's own Home tab, as it is now."""
+    report = await services.limits.usage(requester, now=datetime.now(UTC))
+    recent = await services.threads.recent_of(requester.user_id, limit=RECENT_IMAGES)
+    defaults = await services.iteration.defaults_for(requester)
+    view = blocks.home_view(report, recent, user_id=requester.user_id, defaults=defaults)
+    await client.views_publish(user_id=requester.user_id, view=view)

@@ -7,6 +7,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -18,6 +19,7 @@ from bot.config import Settings
 from bot.domain.jobs import FinishedImage, ImageJob, JobResult, JobStatus, PostedImage, RecordUpload
 from bot.domain.sources import FileSource
 from bot.errors import BotError, NotInChannel
+from bot.providers.base import MIME_TYPES
 from bot.slack import blocks, replies
 from bot.slack.files import SlackFiles
 
@@ -38,6 +40,10 @@ class StatusMessage:
     channel: str
     ts: str | None  # None: the job was never shown (Easel stopped right after the ack)
     thread_ts: str | None
+
+
+def _preview_type(job: ImageJob) -> str:
+    return MIME_TYPES.get(job.prompt.options.output_format, "image/png")
 
 
 class SlackSurface:
@@ -67,6 +73,28 @@ class SlackThreadReporter:
         self._status = status
         self._model = model
         self._admins = admins
+        self._previews: list[str] = []  # file ids of the previews in the thread, to remove
+
+    async def preview(self, job: ImageJob, data: bytes) -> None:
+        """Post the low-resolution preview in the thread, in place of the one before."""
+        response = await self._client.files_upload_v2(
+            channel=self._status.channel,
+            thread_ts=self._status.thread_ts,
+            file=data,
+            filename=f"easel-{job.id}-preview.{EXTENSIONS.get(_preview_type(job), 'png')}",
+            title=f"Preview: {blocks.file_title(job.prompt.text)}",
+            alt_txt="A low-resolution preview while the image renders",
+        )
+        await self._remove_previews()
+        self._previews = [str(file["id"]) for file in response.get("files") or [] if file.get("id")]
+
+    async def _remove_previews(self) -> None:
+        for file_id in self._previews:
+            try:
+                await self._client.files_delete(file=file_id)
+            except SlackApiError as exc:
+                logger.info("preview %s not removed: %s", file_id, exc.response.get("error"))
+        self._previews = []
 
     async def progress(self, job: ImageJob, status: JobStatus, *, ahead: int | None = None) -> None:
         await self._show_status(job, status, ahead=ahead)
@@ -102,6 +130,7 @@ class SlackThreadReporter:
             response = await self._share(**share)
             await self._post(text=provenance.prompt, blocks=note)
         uploaded = (response.get("files") or [{}])[0]
+        await self._remove_previews()
         return PostedImage(file_id=file_id, permalink=uploaded.get("permalink"))
 
     async def find_posted(self, job: ImageJob, file_id: str) -> PostedImage | None:
@@ -164,6 +193,7 @@ class SlackThreadReporter:
         return dict(response.data) if isinstance(response.data, dict) else {}
 
     async def failed(self, job: ImageJob, error: BotError | None, reference: str) -> None:
+        await self._remove_previews()
         text = replies.for_error(error) if error is not None else replies.unexpected(reference)
         if job.place.status is None:
             text = f"<@{job.requester.user_id}> {text}"  # no thread shows the request: say whose it was
@@ -198,7 +228,14 @@ class SlackThreadReporter:
                     editing=job.edit is not None,
                     job_id=job.id,
                     ahead=ahead,
+                    elapsed=_since(job.requested_at),
                 ),
             )
         except SlackApiError as exc:
             logger.warning("job %s: status %s not shown: %s", job.id, status, exc.response.get("error"))
+
+
+def _since(moment: datetime) -> float:
+    """Seconds since `moment` (SQLite hands datetimes back without their UTC zone)."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return max((datetime.now(UTC) - aware).total_seconds(), 0.0)

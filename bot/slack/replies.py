@@ -107,6 +107,10 @@ def unexpected(reference: str) -> str:
     )
 
 
+def not_yours(owner: str) -> str:
+    return f":no_entry_sign: Only <@{owner}>, who asked for these images, or an admin can delete them."
+
+
 def another_workspace() -> str:
     return (
         ":wave: Easel makes images for members of the workspace that installed it, and you are visiting "

@@ -24,6 +24,7 @@ from bot.storage.tables import (
     LimitOverride,
     ReceivedEvent,
     Strike,
+    UserPreference,
 )
 
 T = TypeVar("T")
@@ -466,6 +467,38 @@ class ThreadImages(_Repository):
 
         return await self._run(work)
 
+    async def in_thread(self, channel_id: str, thread_ts: str, *, limit: int) -> list[ImageRow]:
+        """The thread's usable images, newest first."""
+
+        def work(session: Session) -> list[ImageRow]:
+            query = (
+                select(ImageRow)
+                .where(
+                    ImageRow.channel_id == channel_id,
+                    ImageRow.thread_ts == thread_ts,
+                    col(ImageRow.slack_file_id).is_not(None),
+                    col(ImageRow.usable).is_(True),
+                )
+                .order_by(col(ImageRow.number).desc())
+                .limit(limit)
+            )
+            return list(session.exec(query))
+
+        return await self._run(work)
+
+    async def mark_deleted(self, image_ids: Sequence[int], *, by: str, at: datetime) -> None:
+        """The files are gone from Slack; their records stay, marked, for provenance."""
+
+        def work(session: Session) -> None:
+            session.execute(
+                update(ImageRow)
+                .where(col(ImageRow.id).in_(image_ids))
+                .values(deleted_at=at, deleted_by=by, usable=False)
+            )
+            session.commit()
+
+        await self._run(work)
+
     async def recent_of(self, user_id: str, *, limit: int) -> list[tuple[ImageRow, str]]:
         """A user's latest images Easel made, newest first, with their prompts."""
 
@@ -477,6 +510,7 @@ class ThreadImages(_Repository):
                     ImageRow.user_id == user_id,
                     ImageRow.origin == "generated",
                     col(ImageRow.slack_file_id).is_not(None),
+                    col(ImageRow.deleted_at).is_(None),
                 )
                 .order_by(col(ImageRow.created_at).desc(), col(ImageRow.id).desc())
                 .limit(limit)
@@ -555,6 +589,50 @@ class EventLog(_Repository):
             return int(result.rowcount)  # type: ignore[attr-defined]
 
         return await self._run(work)
+
+
+class Preferences(_Repository):
+    """People's own defaults, and who has met Easel."""
+
+    async def get(self, team_id: str, user_id: str) -> UserPreference | None:
+        return await self._run(lambda session: session.get(UserPreference, (team_id, user_id)))
+
+    async def set(self, team_id: str, user_id: str, *, at: datetime, **values: str | None) -> None:
+        await self._upsert(team_id, user_id, at=at, **values)
+
+    async def first_greeting(self, team_id: str, user_id: str, *, at: datetime) -> bool:
+        """True once per person: the first time Easel meets them."""
+
+        def work(session: Session) -> bool:
+            row = session.get(UserPreference, (team_id, user_id))
+            if row is not None and row.greeted_at is not None:
+                return False
+            row = row or UserPreference(team_id=team_id, user_id=user_id, updated_at=at)
+            row.greeted_at = at
+            session.add(row)
+            try:
+                session.commit()
+            except IntegrityError:
+                return False  # greeted at the same moment by another replica
+            return True
+
+        return await self._run(work)
+
+    async def _upsert(self, team_id: str, user_id: str, *, at: datetime, **values: object) -> None:
+        def work(session: Session) -> None:
+            row = session.get(UserPreference, (team_id, user_id)) or UserPreference(
+                team_id=team_id, user_id=user_id, updated_at=at
+            )
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.updated_at = at
+            session.add(row)
+            session.commit()
+
+        try:
+            await self._run(work)
+        except IntegrityError:
+            await self._run(work)  # another replica inserted the row first: now it updates it
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -103,7 +103,9 @@ class ImageRow(SQLModel, table=True):
     byte_size: int | None = None
     mime_type: str | None = None
     c2pa: str | None = None  # the C2PA check of the bytes as posted, e.g. "signed by OpenAI, valid"
-    usable: bool = True  # False once the file turned out to be unreadable: never "the latest"
+    usable: bool = True  # False once the file turned out to be unreadable or was deleted: never "the latest"
+    deleted_at: datetime | None = None  # the file was deleted from Slack; the record stays for provenance
+    deleted_by: str | None = None
     created_at: datetime
 
 
@@ -174,6 +176,20 @@ class Strike(SQLModel, table=True):
     user_id: str = Field(index=True)
     job_id: int | None = None
     created_at: datetime = Field(index=True)
+
+
+class UserPreference(SQLModel, table=True):
+    """A person's own defaults (chosen on the Home tab) and whether Easel has introduced itself."""
+
+    __tablename__ = "user_preferences"
+
+    team_id: str = Field(primary_key=True)
+    user_id: str = Field(primary_key=True)
+    size: str | None = None
+    quality: str | None = None
+    output_format: str | None = None
+    greeted_at: datetime | None = None
+    updated_at: datetime
 
 
 class BotSetting(SQLModel, table=True):

@@ -41,9 +41,11 @@ async def test_a_thread_easel_cannot_read_gets_an_answer_in_private(
 ) -> None:
     slack.add_channel("C0LOCKED", name="locked", bot_is_member=False)
     await slack.say("<@U0BOT> a lighthouse", channel="C0LOCKED", thread_ts="1699999999.000001")
-    await eventually(lambda: any(m.channel == "U0ALICE" for m in slack.messages), what="the direct message")
-    [direct] = [m for m in slack.messages if m.channel == "U0ALICE"]
-    assert "/invite @Easel" in (direct.text or "")
+
+    def direct() -> list[str]:
+        return [m.text or "" for m in slack.messages if m.channel == "U0ALICE"]
+
+    await eventually(lambda: any("/invite @Easel" in text for text in direct()), what="the direct message")
     jobs, charges = jobs_and_charges(bot)
     assert images.requests == [] and [job.error for job in jobs] == ["NotInChannel"]
     assert [charge.status for charge in charges] == ["released"]

@@ -116,7 +116,13 @@ async def test_the_provenance_button_and_command_show_the_whole_chain(
     await eventually(lambda: len(slack.files) == 2, what="the edit")
     edit_status = next(m for m in slack.thread("C0GENERAL", thread) if "asked to edit" in (m.text or ""))
     await eventually(lambda: "show_provenance" in str(edit_status.blocks), what="the Provenance button")
-    button = next(b for b in edit_status.blocks or [] if b["type"] == "actions")["elements"][0]
+    button = next(
+        element
+        for block in edit_status.blocks or []
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element["action_id"] == "show_provenance"
+    )
 
     click = slack.block_action(button["action_id"], button["value"], user="U0CAROL", message_ts=edit_status.ts)
     ack = await slack.wait_for_ack(await slack.send_envelope("interactive", click))

@@ -379,11 +379,37 @@ class FakeSlack(LoopbackServer):
         channel: str = "C0GENERAL",
         message_ts: str = "",
         block_id: str = "b",
+        selected: str | None = None,
+        user_team: str | None = None,
     ) -> dict[str, Any]:
+        """A click on a button, or (`selected`) a choice in a select menu; with no
+        `message_ts`, the click comes from the app's Home tab."""
+        action: dict[str, Any] = {
+            "type": "static_select" if selected is not None else "button",
+            "action_id": action_id,
+            "block_id": block_id,
+            "action_ts": self._next_ts(),
+        }
+        if selected is not None:
+            action["selected_option"] = {"text": {"type": "plain_text", "text": selected}, "value": selected}
+        else:
+            action["value"] = value
+        if not message_ts:
+            return {
+                "type": "block_actions",
+                "team": {"id": self.team_id, "domain": "easel-test"},
+                "user": {"id": user, "username": user.lower(), "team_id": user_team or self.team_id},
+                "api_app_id": "A0EASEL",
+                "token": "legacy-verification-token",
+                "container": {"type": "view", "view_id": "VHOME"},
+                "trigger_id": f"{next(self._ids)}.{uuid.uuid4().hex[:12]}",
+                "view": {"id": "VHOME", "type": "home"},
+                "actions": [action],
+            }
         return {
             "type": "block_actions",
             "team": {"id": self.team_id, "domain": "easel-test"},
-            "user": {"id": user, "username": user.lower(), "team_id": self.team_id},
+            "user": {"id": user, "username": user.lower(), "team_id": user_team or self.team_id},
             "api_app_id": "A0EASEL",
             "token": "legacy-verification-token",
             "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
@@ -391,15 +417,24 @@ class FakeSlack(LoopbackServer):
             "channel": {"id": channel, "name": self.channels[channel].name if channel in self.channels else ""},
             "message": {"ts": message_ts, "type": "message"},
             "response_url": f"{self.base_url}/response/{uuid.uuid4().hex}",
-            "actions": [
-                {
-                    "type": "button",
-                    "action_id": action_id,
-                    "block_id": block_id,
-                    "value": value,
-                    "action_ts": self._next_ts(),
-                }
-            ],
+            "actions": [action],
+        }
+
+    def view_submission(self, view: dict[str, Any], values: dict[str, Any], *, user: str = "U0ALICE") -> dict[str, Any]:
+        """A person submits a modal Easel opened; `values` maps each input block id to its
+        element's state (`{"value": …}`, `{"selected_option": …}` or `{"selected_options": […]}`)."""
+        return {
+            "type": "view_submission",
+            "team": {"id": self.team_id, "domain": "easel-test"},
+            "user": {"id": user, "username": user.lower(), "team_id": self.team_id},
+            "api_app_id": "A0EASEL",
+            "token": "legacy-verification-token",
+            "trigger_id": f"{next(self._ids)}.{uuid.uuid4().hex[:12]}",
+            "view": {
+                **view,
+                "id": view.get("id") or f"V{next(self._ids):08d}",
+                "state": {"values": {block: {"value": state} for block, state in values.items()}},
+            },
         }
 
     def _event_callback(self, event: dict[str, Any]) -> dict[str, Any]:
