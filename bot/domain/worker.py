@@ -125,7 +125,9 @@ class JobWorker:
         await self._show_positions()
 
     def _forget(self, job_id: int, _task: asyncio.Task[None]) -> None:
+        """A job ended: its place (and maybe the next edit of its thread) is free now."""
         self._running.pop(job_id, None)
+        self._jobs.queued.set()
 
     async def _run(self, row: JobRow) -> None:
         assert row.id is not None
@@ -181,7 +183,10 @@ class JobWorker:
         self._last_positions = now
         # The oldest queued jobs, in order: each has exactly its index ahead of it. A job still
         # queued right after a claim is waiting (for the budget, a free worker, or its thread).
-        for ahead, row in enumerate(await self._repository.waiting(limit=POSITIONS_SHOWN)):
+        waiting = await self._repository.waiting(limit=POSITIONS_SHOWN)
+        still_waiting = {row.id for row in waiting}
+        self._shown_positions = {job: shown for job, shown in self._shown_positions.items() if job in still_waiting}
+        for ahead, row in enumerate(waiting):
             assert row.id is not None
             shown = self._shown_positions.get(row.id)
             if shown is not None and (shown[0] == ahead or now - shown[1] < POSITION_REFRESH_SECONDS):
