@@ -29,8 +29,8 @@ def register(app: AsyncApp, services: Services) -> None:
         requester = Requester(command["team_id"], command["user_id"])
         try:
             account_command = parse_account_command(text)
-            defaults = await services.iteration.defaults_for(requester)
-            parsed = None if account_command else parse_prompt(text, defaults)
+            # The workspace's defaults here: the ack must not wait for the database.
+            parsed = None if account_command else parse_prompt(text, services.option_defaults)
             if isinstance(parsed, Prompt) and (parsed.region is not None or parsed.version is not None):
                 raise InputRejected("`--region` and `#N` are for edits: reply in an image's thread with them")
         except InputRejected as error:
@@ -54,6 +54,9 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         await asyncio.sleep(ACK_FLUSH_SECONDS)
         try:
+            # Now with the person's own defaults (which can still refuse, e.g. --transparent with JPEG).
+            parsed = parse_prompt(text, await services.iteration.defaults_for(requester))
+            assert isinstance(parsed, Prompt)  # the same text parsed to a prompt a moment ago
             await start_job(client, services, requester=requester, prompt=parsed, channel=command["channel_id"])
         except BotError as error:
             await respond(response_type="ephemeral", replace_original=False, **blocks.message(replies.for_error(error)))
