@@ -308,3 +308,15 @@ async def test_help_and_the_first_mention_explain_easel(
     await slack.say("<@U0BOT> a second lighthouse")
     await eventually(lambda: len(images.requests) == 2, what="both images")
     assert len(slack.ephemerals) == 1, "only the first mention"
+
+
+async def test_a_request_that_clashes_with_a_personal_default_is_explained(
+    bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    payload = slack.block_action("default_format", "", selected="jpeg")
+    await slack.wait_for_ack(await slack.send_envelope("interactive", payload))
+    await eventually(lambda: len(slack.views) == 1, what="the choice saved")
+    await slack.slash("a fox logo --transparent")
+    await eventually(lambda: len(slack.responses) == 1, what="the answer")
+    assert "JPEG has no transparency" in slack.responses[0]["text"]
+    assert images.requests == []
