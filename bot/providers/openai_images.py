@@ -250,7 +250,7 @@ def map_error(exc: openai.OpenAIError, *, model: str, timeout: float) -> Provide
     return ProviderRejected(param=param, code=next(iter(sorted(codes)), None))
 
 
-def _error_codes(exc: openai.APIStatusError) -> set[str]:
+def _error_codes(exc: openai.APIError) -> set[str]:
     """Every `code` in the error body, including Azure's `inner_error`/`innererror`."""
     codes: set[str] = set()
     if isinstance(exc.code, str):
@@ -284,6 +284,12 @@ async def _collect(
                 previews += 1
                 if on_preview is not None:
                     await _show_preview(on_preview, base64.b64decode(event.b64_json))
+    except openai.APIError as exc:
+        # An error event once the stream is open: the request reached the service, so it is
+        # never retried; a safety block is still a block (and a strike).
+        if _error_codes(exc) & _BLOCKED_CODES:
+            raise ModelBlocked() from exc
+        raise ProviderIncomplete() from exc
     except httpx2.HTTPError as exc:
         raise ProviderIncomplete() from exc
     if completed is None:

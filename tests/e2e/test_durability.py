@@ -374,3 +374,22 @@ async def test_a_request_recorded_but_never_shown_is_answered_after_a_restart(
     jobs, _ = rows(settings.database_url)
     assert [(job.status, job.error) for job in jobs] == [("failed", "JobInterrupted")]
     assert images.requests == []
+
+
+async def test_a_stream_blocked_by_moderation_is_a_block_and_not_sent_again(
+    settings: Settings, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    images.inject(Fault("stream_blocked"))
+    bot = await start_bot(dataclasses.replace(settings, image_streaming=True), slack)
+    try:
+        await slack.slash("a lighthouse")
+        await eventually(
+            lambda: any("blocked by the model's safety system" in t for t in thread_of_first_request(slack)),
+            what="the message",
+        )
+    finally:
+        await stop_bot(bot)
+    assert len(images.requests) == 1
+    jobs, ledger = rows(settings.database_url)
+    assert [(job.status, job.error) for job in jobs] == [("failed", "ModelBlocked")]
+    assert [charge.status for charge in ledger] == ["released"]

@@ -66,7 +66,7 @@ class RecordedImageRequest:
 @dataclass
 class Fault:
     kind: str  # moderation | rate_limit | insufficient_quota | server_error | model_not_found
-    # | content_filter | bad_request | slow | stream_cut | garbled
+    # | content_filter | bad_request | slow | stream_cut | stream_blocked | garbled
     retry_after: float | None = None
     delay: float = 0.0
     message: str | None = None
@@ -172,7 +172,7 @@ class FakeImagesAPI(LoopbackServer):
             if fault is not None and fault.kind == "garbled":
                 body = {"created": int(time.time()), "data": [{"b64_json": "abc"}]}  # not base64: a bug's trigger
                 return web.json_response(body, headers=_request_headers(provider))
-            if fault is not None and fault.kind != "stream_cut":
+            if fault is not None and fault.kind not in ("stream_cut", "stream_blocked"):
                 raise _fault_error(fault)
             model = deployment if provider == "azure" else str(fields.get("model") or "")
             if provider == "azure" and self.known_deployments is not None and model not in self.known_deployments:
@@ -199,7 +199,7 @@ class FakeImagesAPI(LoopbackServer):
                 )
             params = _validate(fields, files, kind=kind, provider=provider, model=model)
             if params["stream"]:
-                return await self._stream(request, record, params, kind=kind, cut=fault is not None)
+                return await self._stream(request, record, params, kind=kind, fault=fault.kind if fault else None)
             await asyncio.sleep(self.latency)
             images = [self._finish(self._render(params, files, index), params, model) for index in range(params["n"])]
             body = {
@@ -221,7 +221,13 @@ class FakeImagesAPI(LoopbackServer):
             )
 
     async def _stream(
-        self, request: web.Request, record: RecordedImageRequest, params: dict[str, Any], *, kind: str, cut: bool
+        self,
+        request: web.Request,
+        record: RecordedImageRequest,
+        params: dict[str, Any],
+        *,
+        kind: str,
+        fault: str | None,
     ) -> web.StreamResponse:
         prefix = "image_generation" if kind == "generate" else "image_edit"
         response = web.StreamResponse(
@@ -242,7 +248,10 @@ class FakeImagesAPI(LoopbackServer):
             event = {"type": f"{prefix}.partial_image", "b64_json": _b64(preview), "partial_image_index": index}
             await _send_event(response, f"{prefix}.partial_image", {**event, **common})
         await asyncio.sleep(self.latency / (partials + 1))
-        if not cut:
+        if fault == "stream_blocked":  # output moderation, after the stream began
+            error = {"type": "image_generation_user_error", "code": "moderation_blocked", "message": "Blocked."}
+            await _send_event(response, "error", {"type": "error", "error": error})
+        elif fault is None:
             data = self._finish(self._render(params, record.files, 0), params, str(record.fields.get("model")))
             self.outputs.append(data)
             event = {"type": f"{prefix}.completed", "b64_json": _b64(data), "usage": _usage(params, record.files)}
