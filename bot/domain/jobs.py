@@ -256,31 +256,37 @@ class ImageJobs:
         assert row.id is not None
         return ImageJob(id=row.id, requester=requester, prompt=prompt, place=place, requested_at=now, edit=edit)
 
-    async def reserve(self, requester: Requester, prompt: Prompt, *, channel: str, input_images: int) -> Reservation:
-        """Set the request's images and estimated cost aside, or raise the limit it would cross."""
-        options = prompt.options
+    async def reserve(self, job: ImageJob, *, input_images: int) -> Reservation:
+        """Set the request's images and estimated cost aside, or raise the limit it would cross.
+        The job row names the reservation at once, so that whoever ends the job gives it back."""
+        options = job.prompt.options
         model = self.model_id
         estimate = estimate_micros(
             model,
             size=options.size,
             quality=options.quality,
             n=options.n,
-            prompt_chars=len(prompt.text),
+            prompt_chars=len(job.prompt.text),
             input_images=input_images,
         )
-        return await self._limits.reserve(
-            requester, channel=channel, model=model, images=options.n, estimate_micros=estimate, now=self._clock()
+        reservation = await self._limits.reserve(
+            job.requester,
+            channel=job.place.conversation,
+            model=model,
+            images=options.n,
+            estimate_micros=estimate,
+            now=self._clock(),
         )
+        await self._repository.update(job.id, reservation_id=reservation.id)
+        return reservation
 
-    async def queue(self, job: ImageJob, *, place: Place, reservation: Reservation | None) -> ImageJob:
-        """The request is shown and its limits are reserved: workers may take it from now on."""
-        await self._repository.update(
-            job.id,
-            status=JobStatus.QUEUED,
-            thread_ts=place.thread,
-            status_ts=place.status,
-            reservation_id=reservation.id if reservation else None,
-        )
+    async def queue(self, job: ImageJob, *, place: Place, reservation: Reservation | None) -> ImageJob | None:
+        """The request is shown and its limits are reserved: workers may take it from now on.
+        None when the job was ended meanwhile (taken for abandoned after a very slow post)."""
+        queued = await self._repository.mark_queued(job.id, thread_ts=place.thread, status_ts=place.status)
+        if not queued:
+            logger.warning("job %s was ended before it could be queued", job.id)
+            return None
         self.queued.set()
         return replace(job, place=place, reservation=reservation)
 

@@ -46,7 +46,7 @@ async def start_job(
         return  # Slack delivered this request before: it has its job already
     inputs = 0 if edit is None else max(len(edit.file_ids), 1)
     try:
-        reservation = await jobs.reserve(requester, prompt, channel=channel, input_images=inputs)
+        reservation = await jobs.reserve(job, input_images=inputs)
     except BotError as error:
         await jobs.refuse(job, error)
         raise

@@ -94,6 +94,20 @@ class JobRepository(_Repository):
 
         await self._run(work)
 
+    async def mark_queued(self, job_id: int, *, thread_ts: str | None, status_ts: str | None) -> bool:
+        """received → queued; False when the job is no longer waiting to be queued."""
+
+        def work(session: Session) -> bool:
+            result = session.execute(
+                update(JobRow)
+                .where(col(JobRow.id) == job_id, col(JobRow.status) == "received")
+                .values(status="queued", thread_ts=thread_ts, status_ts=status_ts)
+            )
+            session.commit()
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+        return await self._run(work)
+
     async def claim(
         self, owner: str, *, now: datetime, lease: timedelta, limit: int, images_per_minute: int | None = None
     ) -> list[JobRow]:

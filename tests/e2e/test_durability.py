@@ -346,8 +346,21 @@ async def test_a_request_recorded_but_never_shown_is_answered_after_a_restart(
     engine = create_engine(settings.database_url)
     SQLModel.metadata.create_all(engine)
     with Session(engine) as session:
+        held = LedgerRow(
+            team_id=slack.team_id,
+            user_id="U0ALICE",
+            channel_id="C0GENERAL",
+            model="gpt-image-1-mini",
+            status="reserved",
+            images=1,
+            estimate_micros=11_000,
+            created_at=datetime.now(UTC) - timedelta(seconds=10),
+        )
+        session.add(held)
+        session.commit()
         session.add(
             JobRow(
+                reservation_id=held.id,
                 team_id=slack.team_id,
                 user_id="U0ALICE",
                 channel_id="C0GENERAL",
@@ -371,8 +384,9 @@ async def test_a_request_recorded_but_never_shown_is_answered_after_a_restart(
     [told] = slack.messages
     assert told.channel == "C0GENERAL" and told.thread_ts is None
     assert (told.text or "").startswith("<@U0ALICE> :arrows_counterclockwise: Easel restarted")
-    jobs, _ = rows(settings.database_url)
+    jobs, ledger = rows(settings.database_url)
     assert [(job.status, job.error) for job in jobs] == [("failed", "JobInterrupted")]
+    assert [charge.status for charge in ledger] == ["released"], "its reservation is given back"
     assert images.requests == []
 
 
