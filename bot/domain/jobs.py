@@ -39,7 +39,7 @@ from bot.providers.base import (
     SourceImage,
     Usage,
 )
-from bot.storage.repositories import JobRepository, NewOutput, ThreadImages
+from bot.storage.repositories import JobRepository, LeaseLost, NewOutput, ThreadImages
 from bot.storage.tables import ImageRow, JobOutput, JobRow
 
 logger = logging.getLogger(__name__)
@@ -82,6 +82,7 @@ class ImageJob:
     reservation: Reservation | None = None  # what the limits set aside for this job
     attempt: int = 1  # how many times a worker has taken the job up
     called: bool = False  # the Images API may have received the request
+    owner: str | None = None  # the lease holder running it: its writes stop if another takes over
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -254,7 +255,9 @@ class ImageJobs:
         if row is None:
             return None
         assert row.id is not None
-        return ImageJob(id=row.id, requester=requester, prompt=prompt, place=place, requested_at=now, edit=edit)
+        return ImageJob(
+            id=row.id, requester=requester, prompt=prompt, place=place, requested_at=now, edit=edit, owner=held_by
+        )
 
     async def reserve(self, job: ImageJob, *, input_images: int) -> Reservation:
         """Set the request's images and estimated cost aside, or raise the limit it would cross.
@@ -331,6 +334,7 @@ class ImageJobs:
             reservation=reservation,
             attempt=row.attempts,
             called=row.called_at is not None,
+            owner=row.lease_owner,
         )
 
     async def run(self, job: ImageJob, reporter: JobReporter, files: FileSource | None = None) -> None:
@@ -359,10 +363,12 @@ class ImageJobs:
             allowance = await self._settle(job, made)
             await self._set_status(job, JobStatus.UPLOADING, reporter)
             await self._publish(job, made, reporter, allowance=allowance)
-            await self._repository.finish(job.id, status=JobStatus.DONE, at=self._clock())
+            await self._repository.finish(job.id, status=JobStatus.DONE, at=self._clock(), owner=job.owner)
             await reporter.progress(job, JobStatus.DONE)
         except DeliveryFailed:
             raise
+        except LeaseLost:
+            logger.warning("job %s: another worker took it over; this one stops", job.id)
         except ModelBlocked as error:
             logger.info("job %s: blocked by the model's safety system", job.id)
             await self._fail(job, reporter, error=error, reference=_reference())
@@ -435,6 +441,7 @@ class ImageJobs:
                 NewOutput(position=position, data=image.data, output_format=image.output_format)
                 for position, image in enumerate(result.images, start=1)
             ],
+            owner=job.owner,
             at=self._clock(),
             model=result.model,
             size=result.size,
@@ -524,6 +531,8 @@ class ImageJobs:
         for output, row, image in zip(made.outputs, rows, result.images, strict=True):
             if output.posted:
                 continue
+            if not await self._repository.holds(job.id, job.owner):
+                raise LeaseLost(job.id)
             assert output.id is not None and row.id is not None
             finished = await self._finish_image(job, made, image, row)
             try:
@@ -588,6 +597,12 @@ class ImageJobs:
         only for images that reached the thread."""
         code = type(error).__name__ if error else f"bug:{reference}"
         try:
+            if not await self._repository.holds(job.id, job.owner):
+                logger.warning("job %s: another worker took it over; leaving its failure to that one", job.id)
+                return
+        except Exception:
+            logger.exception("job %s: could not check who holds it", job.id)
+        try:
             outputs = await self._repository.outputs(job.id)
             posted = any(output.posted for output in outputs)
             if job.reservation is not None:
@@ -597,7 +612,9 @@ class ImageJobs:
         except Exception:
             logger.exception("job %s: could not release what it reserved", job.id)
         try:
-            await self._repository.finish(job.id, status=JobStatus.FAILED, at=self._clock(), error=code)
+            await self._repository.finish(
+                job.id, status=JobStatus.FAILED, at=self._clock(), error=code, owner=job.owner
+            )
         except Exception:
             logger.exception("job %s: could not record its failure", job.id)
         try:

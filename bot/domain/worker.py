@@ -115,6 +115,7 @@ class JobWorker:
                 lease=self._lease,
                 limit=room,
                 images_per_minute=self._policy.images_per_minute,
+                running=list(self._running),
             )
             for row in claimed:
                 assert row.id is not None
@@ -131,7 +132,9 @@ class JobWorker:
 
     async def _run(self, row: JobRow) -> None:
         assert row.id is not None
-        heartbeat = asyncio.create_task(self._heartbeat(row.id))
+        running = asyncio.current_task()
+        assert running is not None
+        heartbeat = asyncio.create_task(self._heartbeat(row.id, running))
         try:
             job = await self._jobs.load(row)
             reporter = self._surface.reporter(job)
@@ -146,7 +149,10 @@ class JobWorker:
                 job.id, self.owner, not_before=self._clock() + timedelta(seconds=retry.retry_in)
             )
         except asyncio.CancelledError:
-            await self._requeue(job, reporter)
+            try:
+                await self._requeue(job, reporter)
+            except Exception:
+                logger.exception("job %s: could not be left in the queue; its lease will run out", job.id)
             raise
         except Exception:
             logger.exception("job %s: the worker could not finish it; its lease will run out", job.id)
@@ -156,7 +162,7 @@ class JobWorker:
     async def _requeue(self, job: ImageJob, reporter: JobReporter) -> None:
         """Shutting down: leave an unfinished job for the next start."""
         row = await self._repository.get(job.id)
-        if row is None or row.status in (JobStatus.DONE, JobStatus.FAILED):
+        if row is None or row.status in (JobStatus.DONE, JobStatus.FAILED) or row.lease_owner != self.owner:
             return
         status = JobStatus.QUEUED if row.called_at is None else None
         await self._repository.release_lease(job.id, self.owner, status=status)
@@ -164,15 +170,24 @@ class JobWorker:
             await reporter.progress(job, JobStatus.QUEUED)
         logger.info("job %s left in the queue for the next start", job.id)
 
-    async def _heartbeat(self, job_id: int) -> None:
+    async def _heartbeat(self, job_id: int, running: asyncio.Task[None]) -> None:
+        """Renew the lease while the job runs; if it is lost (or cannot be renewed before it
+        runs out), stop the job: another worker may take it, and two must never run it."""
+        renewed = asyncio.get_running_loop().time()
         while True:
             await asyncio.sleep(self._policy.lease_seconds / 3)
             try:
-                if not await self._repository.extend_lease(job_id, self.owner, until=self._clock() + self._lease):
-                    logger.error("job %s: lost its lease to another worker", job_id)
-                    return
+                if await self._repository.extend_lease(job_id, self.owner, until=self._clock() + self._lease):
+                    renewed = asyncio.get_running_loop().time()
+                    continue
+                logger.error("job %s: lost its lease to another worker; stopping it here", job_id)
             except Exception:
-                logger.warning("job %s: could not renew its lease", job_id, exc_info=True)
+                if asyncio.get_running_loop().time() - renewed < self._policy.lease_seconds * 0.9:
+                    logger.warning("job %s: could not renew its lease; trying again", job_id, exc_info=True)
+                    continue
+                logger.error("job %s: its lease is running out unrenewed; stopping it here", job_id)
+            running.cancel()
+            return
 
     async def _show_positions(self) -> None:
         """Tell the people waiting in the queue how many jobs are ahead of them (every few

@@ -41,6 +41,15 @@ ACTIVE_STATUSES = ("received", "queued", "generating", "uploading")
 RUNNABLE_STATUSES = ("queued", "generating", "uploading")
 
 
+class LeaseLost(Exception):
+    """Another worker holds the job now: this one must stop without touching it."""
+
+
+def _check_owner(job: JobRow, owner: str | None) -> None:
+    if owner is not None and job.lease_owner != owner:
+        raise LeaseLost(job.id)
+
+
 @dataclass(frozen=True, kw_only=True)
 class NewOutput:
     position: int
@@ -79,13 +88,17 @@ class JobRepository(_Repository):
 
         await self._run(work)
 
-    async def finish(self, job_id: int, *, status: str, at: datetime, error: str | None = None) -> None:
-        """End the job; images it kept for posting are dropped (a failed job is refunded)."""
+    async def finish(
+        self, job_id: int, *, status: str, at: datetime, error: str | None = None, owner: str | None = None
+    ) -> None:
+        """End the job (only while `owner` holds it, when given); images it kept for posting
+        are dropped (a failed job is refunded)."""
 
         def work(session: Session) -> None:
             job = session.get(JobRow, job_id)
             if job is None:
                 raise LookupError(f"job {job_id} does not exist")
+            _check_owner(job, owner)
             job.status, job.finished_at, job.error = status, at, error
             job.lease_owner = job.lease_expires_at = None
             session.add(job)
@@ -109,7 +122,14 @@ class JobRepository(_Repository):
         return await self._run(work)
 
     async def claim(
-        self, owner: str, *, now: datetime, lease: timedelta, limit: int, images_per_minute: int | None = None
+        self,
+        owner: str,
+        *,
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        images_per_minute: int | None = None,
+        running: Sequence[int] = (),
     ) -> list[JobRow]:
         """Take up to `limit` runnable jobs under a lease, oldest first.
 
@@ -149,6 +169,7 @@ class JobRepository(_Repository):
                     col(JobRow.status).in_(RUNNABLE_STATUSES),
                     or_(col(JobRow.lease_expires_at).is_(None), col(JobRow.lease_expires_at) < now),
                     or_(col(JobRow.not_before).is_(None), col(JobRow.not_before) <= now),
+                    col(JobRow.id).not_in(running),  # still running here, though its lease ran out
                     ~blocked,
                 )
                 .order_by(col(JobRow.id))
@@ -174,6 +195,13 @@ class JobRepository(_Repository):
             return claimed
 
         return await self._run(work)
+
+    async def holds(self, job_id: int, owner: str | None) -> bool:
+        """True while `owner` (None: anyone) holds the job's lease."""
+        if owner is None:
+            return True
+        job = await self.get(job_id)
+        return job is not None and job.lease_owner == owner
 
     async def extend_lease(self, job_id: int, owner: str, *, until: datetime) -> bool:
         """False when the lease is no longer `owner`'s."""
@@ -205,13 +233,17 @@ class JobRepository(_Repository):
 
         await self._run(work)
 
-    async def store_outputs(self, job_id: int, outputs: Sequence[NewOutput], *, at: datetime, **fields: object) -> None:
-        """Keep the model's images, and what the call reported, in one transaction."""
+    async def store_outputs(
+        self, job_id: int, outputs: Sequence[NewOutput], *, at: datetime, owner: str | None = None, **fields: object
+    ) -> None:
+        """Keep the model's images, and what the call reported, in one transaction (only
+        while `owner` holds the job, when given)."""
 
         def work(session: Session) -> None:
             job = session.get(JobRow, job_id)
             if job is None:
                 raise LookupError(f"job {job_id} does not exist")
+            _check_owner(job, owner)
             for name, value in fields.items():
                 setattr(job, name, value)
             session.add(job)
@@ -262,7 +294,11 @@ class JobRepository(_Repository):
         """Jobs recorded but never queued: the process stopped between the ack and the post."""
 
         def work(session: Session) -> list[JobRow]:
-            query = select(JobRow).where(JobRow.status == "received", col(JobRow.created_at) < received_before)
+            query = select(JobRow).where(
+                JobRow.status == "received",
+                col(JobRow.created_at) < received_before,
+                or_(col(JobRow.lease_expires_at).is_(None), col(JobRow.lease_expires_at) < received_before),
+            )
             return list(session.exec(query))
 
         return await self._run(work)

@@ -63,6 +63,7 @@ class JobOutput(SQLModel, table=True):
     retry can tell whether it already reached the thread."""
 
     __tablename__ = "job_outputs"
+    __table_args__ = (UniqueConstraint("job_id", "position"),)
 
     id: int | None = Field(default=None, primary_key=True)
     job_id: int = Field(foreign_key="jobs.id", index=True)

@@ -407,3 +407,28 @@ async def test_a_stream_blocked_by_moderation_is_a_block_and_not_sent_again(
     jobs, ledger = rows(settings.database_url)
     assert [(job.status, job.error) for job in jobs] == [("failed", "ModelBlocked")]
     assert [charge.status for charge in ledger] == ["released"]
+
+
+async def test_a_job_whose_lease_another_worker_took_stops_without_a_trace(
+    settings: Settings, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    """As after a database outage longer than the lease: another replica holds the job now."""
+    images.latency = 2
+    bot = await start_bot(durable(settings, lease_seconds=0.6), slack)
+    try:
+        await slack.slash("a lighthouse")
+        await eventually(lambda: len(images.requests) == 1, what="the model call")
+        engine = create_engine(settings.database_url)
+        with Session(engine) as session:
+            [job] = session.exec(select(JobRow)).all()
+            job.lease_owner, job.lease_expires_at = "another-replica", datetime.now(UTC) + timedelta(minutes=5)
+            session.add(job)
+            session.commit()
+        engine.dispose()
+        await asyncio.sleep(2.5)  # the model answers meanwhile
+    finally:
+        await stop_bot(bot)
+    jobs, ledger = rows(settings.database_url)
+    assert slack.files == {} and thread_of_first_request(slack) == [], "no image, no message from the old run"
+    assert [(job.status, job.lease_owner) for job in jobs] == [("generating", "another-replica")]
+    assert [charge.status for charge in ledger] == ["reserved"], "left for the new holder to settle"

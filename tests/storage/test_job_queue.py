@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.storage.database import Database
-from bot.storage.repositories import JobRepository
+from bot.storage.repositories import JobRepository, LeaseLost, NewOutput
 from bot.storage.tables import JobRow
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -158,3 +158,23 @@ def test_processes_sharing_one_queue_run_each_job_exactly_once(database_url: str
     every = sorted(job for worker in ran for job in worker)
     assert every == expected, "each job ran once: none lost, none twice"
     assert all(ran), "every process got work"
+
+
+async def test_a_worker_that_lost_the_lease_cannot_store_or_finish(jobs: JobRepository) -> None:
+    job = await queued(jobs)
+    await jobs.claim("a", now=NOW, lease=LEASE, limit=1)
+    await jobs.claim("b", now=NOW + 2 * LEASE, lease=LEASE, limit=1)  # a fell silent; b took over
+    output = NewOutput(position=1, data=b"png", output_format="png")
+    with pytest.raises(LeaseLost):
+        await jobs.store_outputs(job, [output], at=NOW, owner="a")
+    with pytest.raises(LeaseLost):
+        await jobs.finish(job, status="done", at=NOW, owner="a")
+    assert not await jobs.holds(job, "a") and await jobs.holds(job, "b")
+    await jobs.store_outputs(job, [output], at=NOW, owner="b")
+    assert [o.position for o in await jobs.outputs(job)] == [1]
+
+
+async def test_a_job_still_running_here_is_not_claimed_again_here(jobs: JobRepository) -> None:
+    job = await queued(jobs)
+    await jobs.claim("a", now=NOW, lease=LEASE, limit=1)
+    assert await jobs.claim("a", now=NOW + 2 * LEASE, lease=LEASE, limit=1, running=[job]) == []
