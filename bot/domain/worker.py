@@ -75,6 +75,7 @@ class JobWorker:
         self._loop: asyncio.Task[None] | None = None
         self._last_housekeeping = float("-inf")
         self._last_positions = float("-inf")
+        self._positions: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._loop = asyncio.create_task(self._work(), name="job-worker")
@@ -87,6 +88,8 @@ class JobWorker:
         self._jobs.queued.set()
         if self._loop is not None:
             await self._loop
+        if self._positions is not None:
+            self._positions.cancel()
         tasks = set(self._running.values())
         if not tasks:
             return
@@ -123,7 +126,9 @@ class JobWorker:
                 task = asyncio.create_task(self._run(row), name=f"job-{row.id}")
                 self._running[row.id] = task
                 task.add_done_callback(functools.partial(self._forget, row.id))
-        await self._show_positions()
+        if self._positions is None or self._positions.done():
+            # Apart from the claims: a rate-limited chat.update must not hold up the queue.
+            self._positions = asyncio.create_task(self._show_positions(), name="queue-positions")
 
     def _forget(self, job_id: int, _task: asyncio.Task[None]) -> None:
         """A job ended: its place (and maybe the next edit of its thread) is free now."""
@@ -198,7 +203,11 @@ class JobWorker:
         self._last_positions = now
         # The oldest queued jobs, in order: each has exactly its index ahead of it. A job still
         # queued right after a claim is waiting (for the budget, a free worker, or its thread).
-        waiting = await self._repository.waiting(limit=POSITIONS_SHOWN)
+        try:
+            waiting = await self._repository.waiting(now=self._clock(), limit=POSITIONS_SHOWN)
+        except Exception:
+            logger.warning("queue positions not shown: the database did not answer", exc_info=True)
+            return
         still_waiting = {row.id for row in waiting}
         self._shown_positions = {job: shown for job, shown in self._shown_positions.items() if job in still_waiting}
         for ahead, row in enumerate(waiting):
@@ -207,8 +216,13 @@ class JobWorker:
             if shown is not None and (shown[0] == ahead or now - shown[1] < POSITION_REFRESH_SECONDS):
                 continue
             self._shown_positions[row.id] = (ahead, now)
-            job = await self._jobs.load(row)
-            await self._surface.reporter(job).progress(job, JobStatus.QUEUED, ahead=ahead)
+            try:
+                if row.id in self._running or not await self._repository.is_waiting(row.id):
+                    continue  # claimed meanwhile: its own status comes next, not a stale place
+                job = await self._jobs.load(row)
+                await self._surface.reporter(job).progress(job, JobStatus.QUEUED, ahead=ahead)
+            except Exception:
+                logger.warning("job %s: queue position not shown", row.id, exc_info=True)
 
     async def _housekeeping(self) -> None:
         """Now and then: end jobs abandoned before they were queued, forget old event ids."""

@@ -281,14 +281,26 @@ class JobRepository(_Repository):
 
         await self._run(work)
 
-    async def waiting(self, *, limit: int) -> list[JobRow]:
-        """The oldest queued jobs, oldest first: each has exactly its index ahead of it."""
+    async def waiting(self, *, now: datetime, limit: int) -> list[JobRow]:
+        """The oldest queued jobs no worker holds, oldest first: each has its index ahead of it."""
 
         def work(session: Session) -> list[JobRow]:
-            query = select(JobRow).where(JobRow.status == "queued").order_by(col(JobRow.id)).limit(limit)
+            query = (
+                select(JobRow)
+                .where(
+                    JobRow.status == "queued",
+                    or_(col(JobRow.lease_expires_at).is_(None), col(JobRow.lease_expires_at) < now),
+                )
+                .order_by(col(JobRow.id))
+                .limit(limit)
+            )
             return list(session.exec(query))
 
         return await self._run(work)
+
+    async def is_waiting(self, job_id: int) -> bool:
+        job = await self.get(job_id)
+        return job is not None and job.status == "queued" and job.lease_owner is None
 
     async def abandoned(self, *, received_before: datetime) -> list[JobRow]:
         """Jobs recorded but never queued: the process stopped between the ack and the post."""

@@ -105,10 +105,10 @@ async def test_a_job_bigger_than_the_whole_budget_still_runs_alone(jobs: JobRepo
 
 async def test_the_waiting_jobs_come_oldest_first(jobs: JobRepository) -> None:
     first, second, third = [await queued(jobs, thread=f"{i}.0") for i in range(3)]
-    assert ids(await jobs.waiting(limit=10)) == [first, second, third]
+    assert ids(await jobs.waiting(now=NOW, limit=10)) == [first, second, third]
     await jobs.claim("a", now=NOW, lease=LEASE, limit=1)
-    await jobs.update(first, status="generating")
-    assert ids(await jobs.waiting(limit=1)) == [second]
+    assert ids(await jobs.waiting(now=NOW, limit=10)) == [second, third], "a claimed job no longer waits"
+    assert ids(await jobs.waiting(now=NOW, limit=1)) == [second]
 
 
 async def test_the_same_request_key_makes_one_job(jobs: JobRepository) -> None:
