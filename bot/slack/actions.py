@@ -31,6 +31,7 @@ from bot.slack.mrkdwn import slack_date
 from bot.wiring import Services
 
 EDIT_IMAGE_CHOICES = 10  # the thread's latest images the dialog offers
+THREAD_LOOKUP = 500  # images of a thread searched for the ones a submitted dialog names
 SIZE_OF_CHOICE = {"square": "1024x1024", "portrait": "1024x1536", "landscape": "1536x1024"}
 
 
@@ -77,6 +78,11 @@ def register(app: AsyncApp, services: Services) -> None:
     ) -> None:
         """The dialog opens at once: its trigger expires three seconds after the click."""
         await ack()
+        try:
+            _requester(body)
+        except BotError as error:
+            await _answer(respond, replies.for_error(error))
+            return
         job = await services.job_records.get(_job_id(action))
         if job is None or job.channel_id != _channel(body) or job.thread_ts is None:
             await _answer(respond, ":mag: No record of that.")
@@ -97,7 +103,11 @@ def register(app: AsyncApp, services: Services) -> None:
         channel, thread = str(place.get("channel", "")), str(place.get("thread", ""))
         values = view["state"]["values"]
         errors: dict[str, str] = {}
-        requester = Requester(_team(body), body["user"]["id"])
+        try:
+            requester = _requester(body)
+        except InputRejected as error:
+            await ack(response_action="errors", errors={"prompt": error.problem})
+            return
         size = values["size"]["value"]["selected_option"]["value"]
         defaults = await services.iteration.defaults_for(requester)
         defaults = replace(
@@ -114,10 +124,11 @@ def register(app: AsyncApp, services: Services) -> None:
         except InputRejected as error:
             errors["prompt"] = error.problem
         numbers = [int(o["value"]) for o in values["images"]["value"].get("selected_options") or []]
-        chosen = [await services.threads.by_number(channel, thread, number) for number in numbers]
+        present = {i.number: i for i in await services.threads.in_thread(channel, thread, limit=THREAD_LOOKUP)}
+        chosen = [present.get(number) for number in numbers]
         if not numbers:
             errors["images"] = "Pick at least one image."
-        elif any(image is None or not image.usable or image.slack_file_id is None for image in chosen):
+        elif any(image is None for image in chosen):
             errors["images"] = "One of these images is no longer in the thread."
         cells = [o["value"] for o in values["region"]["value"].get("selected_options") or []]
         region = None
@@ -156,7 +167,11 @@ def register(app: AsyncApp, services: Services) -> None:
         """Only the requester or an admin: the files leave Slack, the records stay (marked)."""
         await ack()
         row = await services.job_records.get(_job_id(action))
-        user = body["user"]["id"]
+        try:
+            user = _requester(body).user_id  # an admin of another workspace is no admin here
+        except BotError as error:
+            await _answer(respond, replies.for_error(error))
+            return
         if row is None or row.id is None or row.channel_id != _channel(body):
             await _answer(respond, ":mag: No record of that.")
             return

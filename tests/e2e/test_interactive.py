@@ -228,10 +228,11 @@ async def test_a_visitor_from_another_workspace_cannot_spend_this_one(
     bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
 ) -> None:
     result = await first_result(slack)
-    await click(slack, result, "follow_up_variations", user="U0GUEST", user_team="T0OTHER")
-    await eventually(lambda: len(slack.responses) == 1, what="the refusal")
-    assert "members of the workspace" in slack.responses[0]["text"]
-    assert len(images.requests) == 1
+    for action in ("follow_up_variations", "open_edit", "delete_images"):
+        await click(slack, result, action, user="U0GUEST", user_team="T0OTHER")
+    await eventually(lambda: len(slack.responses) == 3, what="the refusals")
+    assert all("members of the workspace" in response["text"] for response in slack.responses)
+    assert len(images.requests) == 1 and slack.views == [] and len(slack.files) == 1
 
 
 async def test_the_status_moves_through_each_stage_with_the_time_taken(
