@@ -26,6 +26,8 @@ from bot.slack.files import SlackFiles
 logger = logging.getLogger(__name__)
 
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+SHARE_LOOKS = 4  # files.info looks at an earlier upload before it counts as never shared
+SHARE_WAIT_SECONDS = 1.0
 UPLOAD_ATTEMPTS = 3  # a failed transfer to Slack's upload URL is tried again at once, twice
 # What Slack says when Easel may no longer post in the conversation: trying again is useless.
 CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
@@ -134,21 +136,25 @@ class SlackThreadReporter:
         return PostedImage(file_id=file_id, permalink=uploaded.get("permalink"))
 
     async def find_posted(self, job: ImageJob, file_id: str) -> PostedImage | None:
-        """True when the file was shared in this conversation (an upload never completed,
-        or deleted since, is not: it is uploaded again)."""
-        try:
-            info = await self._client.files_info(file=file_id)
-        except SlackApiError as exc:
-            if exc.response.get("error") == "file_not_found":
+        """The file, if an earlier attempt shared it in this conversation. Slack shares a
+        completed upload asynchronously, so a file that exists without shares yet is looked at
+        again for a few seconds; one never completed (or deleted since) is uploaded again."""
+        for look in range(SHARE_LOOKS):
+            try:
+                info = await self._client.files_info(file=file_id)
+            except SlackApiError as exc:
+                if exc.response.get("error") == "file_not_found":
+                    return None
+                raise
+            file: dict[str, Any] = info.get("file") or {}
+            shares = file.get("shares") or {}
+            if self._status.channel in {channel for kind in shares.values() for channel in kind}:
+                logger.info("job %s: file %s was posted by an earlier attempt", job.id, file_id)
+                return PostedImage(file_id=file_id, permalink=file.get("permalink"))
+            if shares or look == SHARE_LOOKS - 1:
                 return None
-            raise
-        file: dict[str, Any] = info.get("file") or {}
-        shares = file.get("shares") or {}
-        shared_in = {channel for kind in shares.values() for channel in kind}
-        if self._status.channel not in shared_in:
-            return None
-        logger.info("job %s: file %s was posted by an earlier attempt", job.id, file_id)
-        return PostedImage(file_id=file_id, permalink=file.get("permalink"))
+            await asyncio.sleep(SHARE_WAIT_SECONDS)
+        return None
 
     async def _transfer(self, url: str, data: bytes) -> None:
         """Send the bytes to the upload URL Slack gave (it carries its own authorisation: no

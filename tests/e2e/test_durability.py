@@ -107,6 +107,7 @@ async def test_killed_after_slack_shared_the_image_it_is_not_posted_twice(
     tmp_path: Path, slack: FakeSlack, images: FakeImagesAPI
 ) -> None:
     slack.hold("files.completeUploadExternal", 3)  # Slack shares the file, then answers late
+    slack.share_lag = 3.5  # and files.info shows the share a little after the restart asks
     async with bot_process(tmp_path, slack, images) as first:
         await slack.slash("a lighthouse")
         await eventually(lambda: len(slack.files) == 1, what="the shared file")

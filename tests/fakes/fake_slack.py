@@ -56,6 +56,7 @@ class UploadedFile:
     thread_ts: str | None
     initial_comment: str | None
     blocks: list[dict[str, Any]] | None
+    completed_at: float = 0.0
 
 
 @dataclass
@@ -115,6 +116,7 @@ class FakeSlack(LoopbackServer):
         self._pending_uploads: dict[str, dict[str, Any]] = {}
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
         self._held: dict[str, float] = {}
+        self.share_lag = 0.0  # seconds before files.info shows a completed upload's shares, as Slack may
         self._deleted: set[tuple[str, str]] = set()
         self._sent_at: dict[str, float] = {}
         self._ack_events: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
@@ -710,6 +712,7 @@ class FakeSlack(LoopbackServer):
                     thread_ts=params.get("thread_ts") or None,
                     initial_comment=params.get("initial_comment"),
                     blocks=_json_field(params.get("blocks")),
+                    completed_at=time.monotonic(),
                 )
             )
         for file in uploaded:
@@ -747,6 +750,7 @@ class FakeSlack(LoopbackServer):
         return {"ok": True, "view": {"id": f"V{next(self._ids):08d}", **view}}
 
     def _uploaded_json(self, file: UploadedFile) -> dict[str, Any]:
+        shared = time.monotonic() - file.completed_at >= self.share_lag
         url = f"{self.base_url}/files-pri/{self.team_id}-{file.id}/{file.filename}"
         return {
             "id": file.id,
@@ -758,7 +762,7 @@ class FakeSlack(LoopbackServer):
             "url_private": url,
             "url_private_download": url + "?download=1",
             "permalink": f"{self.base_url}/files/{self.bot_user_id}/{file.id}/{file.filename}",
-            "shares": {"public": {file.channel: [{"ts": file.thread_ts or ""}]}} if file.channel else {},
+            "shares": {"public": {file.channel: [{"ts": file.thread_ts or ""}]}} if file.channel and shared else {},
         }
 
 
