@@ -30,11 +30,13 @@ class JobInterrupted(BotError):
 
 
 class NotDelivered(BotError):
-    """Slack would not take the images after every attempt; the charge was refunded."""
+    """Slack would not take the images after every attempt; only posted images are charged."""
 
-    def __init__(self, attempts: int) -> None:
-        super().__init__(attempts)
+    def __init__(self, attempts: int, *, posted: int = 0, of: int = 1) -> None:
+        super().__init__(attempts, posted, of)
         self.attempts = attempts
+        self.posted = posted
+        self.of = of
 
 
 class NotInChannel(BotError):

@@ -545,7 +545,8 @@ class ImageJobs:
                 raise
             except Exception as exc:
                 if job.attempt >= self.max_attempts:
-                    raise NotDelivered(job.attempt) from exc
+                    posted = sum(1 for o in await self._repository.outputs(job.id) if o.posted)
+                    raise NotDelivered(job.attempt, posted=posted, of=len(made.outputs)) from exc
                 delay = min(self._retry_seconds * 2 ** (job.attempt - 1), RETRY_MAX_SECONDS)
                 logger.warning("job %s: delivery failed (%s); trying again in %.0fs", job.id, exc, delay)
                 raise DeliveryFailed(delay) from exc
@@ -604,9 +605,11 @@ class ImageJobs:
             logger.exception("job %s: could not check who holds it", job.id)
         try:
             outputs = await self._repository.outputs(job.id)
-            posted = any(output.posted for output in outputs)
-            if job.reservation is not None:
-                await self._limits.release(job.reservation, now=self._clock(), refund=not posted)
+            posted = sum(1 for output in outputs if output.posted)
+            if job.reservation is not None and posted < len(outputs):
+                await self._limits.charge_posted(job.reservation, posted=posted, of=len(outputs), now=self._clock())
+            elif job.reservation is not None and not outputs:
+                await self._limits.release(job.reservation, now=self._clock())
             unposted = [row.id for row in await self._images.of_job(job.id) if row.slack_file_id is None]
             await self._images.release([image_id for image_id in unposted if image_id is not None])
         except Exception:

@@ -210,10 +210,17 @@ class Limits:
             reservation.id, actual_micros=actual, images=images, tokens=tokens, job_id=job_id, at=_utc(now)
         )
 
-    async def release(self, reservation: Reservation, *, now: datetime, refund: bool = False) -> None:
-        """Give back what was set aside; `refund` also undoes a settled charge (the images
-        were made but never reached anyone)."""
-        await self._ledger.release(reservation.id, at=_utc(now), settled_too=refund)
+    async def release(self, reservation: Reservation, *, now: datetime) -> None:
+        """Give back what was set aside (a settled charge stays)."""
+        await self._ledger.release(reservation.id, at=_utc(now))
+
+    async def charge_posted(self, reservation: Reservation, *, posted: int, of: int, now: datetime) -> None:
+        """Images were made but only `posted` of `of` reached anyone: charge for those alone
+        (nothing, when none did)."""
+        if posted == 0:
+            await self._ledger.release(reservation.id, at=_utc(now), settled_too=True)
+            return
+        await self._ledger.scale(reservation.id, fraction=(posted, of), at=_utc(now))
 
     async def reservation(self, reservation_id: int) -> Reservation | None:
         row = await self._ledger.get(reservation_id)

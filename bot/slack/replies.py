@@ -35,10 +35,15 @@ def for_error(error: BotError) -> str:
                 "It was not sent again by itself, since that could be billed twice; nothing was charged. "
                 "Please ask again."
             )
-        case NotDelivered():
+        case NotDelivered(posted=0):
             return (
                 f":cloud: Slack would not take the image after {error.attempts} attempts, so it could not be "
                 "posted; nothing was charged. Please ask again in a few minutes."
+            )
+        case NotDelivered():
+            return (
+                f":cloud: Slack would not take the rest after {error.attempts} attempts: {error.posted} of "
+                f"{error.of} images were posted, and only those are charged."
             )
         case ModelBlocked():
             return (

@@ -866,6 +866,21 @@ class Ledger(_Repository):
 
         await self._run(work)
 
+    async def scale(self, reservation_id: int, *, fraction: tuple[int, int], at: datetime) -> None:
+        """Keep `part` of `whole` of a settled charge: the images that were posted."""
+        part, whole = fraction
+
+        def work(session: Session) -> None:
+            row = session.get(LedgerRow, reservation_id)
+            if row is None or row.status != "settled" or not whole:
+                return
+            row.actual_micros = round((row.actual_micros or 0) * part / whole)
+            row.images, row.settled_at = part, at
+            session.add(row)
+            session.commit()
+
+        await self._run(work)
+
     async def add_strike(self, team_id: str, user_id: str, *, job_id: int, at: datetime, since: datetime) -> int:
         """Record a strike; return the user's strikes since `since`, this one included."""
 

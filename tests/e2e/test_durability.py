@@ -433,3 +433,23 @@ async def test_a_job_whose_lease_another_worker_took_stops_without_a_trace(
     assert slack.files == {} and thread_of_first_request(slack) == [], "no image, no message from the old run"
     assert [(job.status, job.lease_owner) for job in jobs] == [("generating", "another-replica")]
     assert [charge.status for charge in ledger] == ["reserved"], "left for the new holder to settle"
+
+
+async def test_a_request_posted_only_in_part_is_charged_only_for_what_was_posted(
+    settings: Settings, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    slack.hold("upload", 0.5)  # time to break Slack between the first image and the second
+    bot = await start_bot(durable(settings, retry_seconds=0.1, max_attempts=2), slack)
+    try:
+        await slack.slash("two lighthouses --n 2 --quality low")
+        await eventually(lambda: len(slack.files) == 1, what="the first image")
+        slack.fail_next("files.completeUploadExternal", error="internal_error", times=100)
+        await eventually(
+            lambda: any("1 of 2 images were posted" in t for t in thread_of_first_request(slack)), what="the message"
+        )
+    finally:
+        await stop_bot(bot)
+    jobs, [charge] = rows(settings.database_url)
+    assert [(job.status, job.error) for job in jobs] == [("failed", "NotDelivered")]
+    assert charge.status == "settled" and charge.images == 1
+    assert charge.actual_micros is not None and 0 < charge.actual_micros < 8_000, "half of the two images' cost"

@@ -121,6 +121,7 @@ ERRORS: list[BotError] = [
     ProviderAuthFailed(),
     ProviderRejected(param="size", code="invalid_value"),
     NotDelivered(3),
+    NotDelivered(3, posted=1, of=2),
     ProviderIncomplete(),
 ]
 
