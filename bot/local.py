@@ -8,10 +8,19 @@ import sys
 from pathlib import Path
 
 from bot.config import Settings
-from bot.domain.jobs import FinishedImage, ImageJob, JobResult, JobStatus, Place, PostedImage, RecordUpload
+from bot.domain.jobs import (
+    DeliveryFailed,
+    FinishedImage,
+    ImageJob,
+    JobResult,
+    JobStatus,
+    Place,
+    PostedImage,
+    RecordUpload,
+)
 from bot.domain.people import Requester
 from bot.domain.requests import HelpWanted, parse_prompt
-from bot.errors import BotError
+from bot.errors import BotError, NotDelivered
 from bot.slack.replies import for_error, unexpected
 from bot.wiring import build_services
 
@@ -73,7 +82,10 @@ async def generate_to_file(settings: Settings, text: str, output: Path) -> int:
         )
         assert job is not None  # no request key: never a redelivery
         reporter = FileReporter(output)
-        await services.jobs.run(job, reporter)
+        try:
+            await services.jobs.run(job, reporter)
+        except DeliveryFailed:  # the file could not be written: no worker may take this job up later
+            await services.jobs.abandon(job, reporter, NotDelivered(1))
         if reporter.failure:
             print(reporter.failure, file=sys.stderr)
             return 1

@@ -147,6 +147,12 @@ class JobWorker:
             heartbeat.cancel()
             logger.exception("job %s: could not be loaded; its lease will run out and it is tried again", row.id)
             return
+        if job.attempt > self._jobs.max_attempts + 1:
+            # Taken up again and again without ending: whatever stops it, it will not end now.
+            logger.error("job %s: taken up %d times without ending; giving up", job.id, job.attempt)
+            await self._jobs.abandon(job, reporter, JobInterrupted())
+            heartbeat.cancel()
+            return
         try:
             await self._jobs.run(job, reporter, self._surface.files(job))
         except DeliveryFailed as retry:

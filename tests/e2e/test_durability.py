@@ -453,3 +453,39 @@ async def test_a_request_posted_only_in_part_is_charged_only_for_what_was_posted
     assert [(job.status, job.error) for job in jobs] == [("failed", "NotDelivered")]
     assert charge.status == "settled" and charge.images == 1
     assert charge.actual_micros is not None and 0 < charge.actual_micros < 8_000, "half of the two images' cost"
+
+
+async def test_a_job_taken_up_again_and_again_is_given_up_with_a_message(
+    settings: Settings, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    """A request that brought its process down every time must not do so forever."""
+    engine = create_engine(settings.database_url)
+    SQLModel.metadata.create_all(engine)
+    with Session(engine) as session:
+        session.add(
+            JobRow(
+                team_id=slack.team_id,
+                user_id="U0ALICE",
+                channel_id="C0GENERAL",
+                thread_ts="1700000000.000900",
+                prompt="a lighthouse",
+                size="1024x1024",
+                quality="low",
+                n=1,
+                output_format="png",
+                model="gpt-image-1-mini",
+                status="generating",
+                attempts=6,
+                created_at=datetime.now(UTC),
+            )
+        )
+        session.commit()
+    engine.dispose()
+    bot = await start_bot(durable(settings), slack)
+    try:
+        await eventually(lambda: len(slack.messages) == 1, what="the message")
+    finally:
+        await stop_bot(bot)
+    assert "Easel restarted" in (slack.messages[0].text or "") and slack.messages[0].thread_ts == "1700000000.000900"
+    assert [(job.status, job.error) for job in rows(settings.database_url)[0]] == [("failed", "JobInterrupted")]
+    assert images.requests == []
