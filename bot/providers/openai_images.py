@@ -10,7 +10,7 @@ import asyncio
 import base64
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx2
 import openai
@@ -71,79 +71,43 @@ class OpenAIImageProvider:
         self._sleep = sleep
 
     async def generate(self, call: ImageCall, on_preview: PreviewSink | None = None) -> ProviderResult:
+        fields = _fields(call)
         if self._streams(call):
 
             async def streamed() -> ProviderResult:
-                stream = await self._client.images.generate(
-                    model=call.model,
-                    prompt=call.prompt,
-                    size=call.size,
-                    quality=call.quality,
-                    output_format=call.output_format,
-                    background=call.background if call.background is not None else omit,
-                    safety_identifier=call.safety_identifier,
-                    stream=True,
-                    partial_images=call.partial_images,
-                )
+                stream = await self._client.images.generate(**fields, stream=True, partial_images=call.partial_images)
                 return await _collect(stream, call=call, on_preview=on_preview)
 
             return await self._with_retries(streamed, model=call.model)
 
         async def request() -> ImagesResponse:
-            return await self._client.images.generate(
-                model=call.model,
-                prompt=call.prompt,
-                size=call.size,
-                quality=call.quality,
-                n=call.n,
-                output_format=call.output_format,
-                background=call.background if call.background is not None else omit,
-                safety_identifier=call.safety_identifier,
-            )
+            response: ImagesResponse = await self._client.images.generate(**fields, n=call.n)
+            return response
 
-        response = await self._with_retries(request, model=call.model)
-        return _to_result(response, call=call)
+        return _to_result(await self._with_retries(request, model=call.model), call=call)
 
     async def edit(self, call: ImageCall, on_preview: PreviewSink | None = None) -> ProviderResult:
         if not call.images:
             raise ValueError("an edit needs at least one source image")
         images = [(image.name, image.data, image.mime_type) for image in call.images]
+        fields = {
+            **_fields(call),
+            "image": images if len(images) > 1 else images[0],
+            "mask": ("mask.png", call.mask, "image/png") if call.mask is not None else omit,
+        }
         if self._streams(call):
 
             async def streamed() -> ProviderResult:
-                stream = await self._client.images.edit(
-                    model=call.model,
-                    prompt=call.prompt,
-                    image=images if len(images) > 1 else images[0],
-                    mask=("mask.png", call.mask, "image/png") if call.mask is not None else omit,
-                    size=call.size,
-                    quality=call.quality,
-                    output_format=call.output_format,
-                    background=call.background if call.background is not None else omit,
-                    safety_identifier=call.safety_identifier,
-                    stream=True,
-                    partial_images=call.partial_images,
-                )
+                stream = await self._client.images.edit(**fields, stream=True, partial_images=call.partial_images)
                 return await _collect(stream, call=call, on_preview=on_preview)
 
             return await self._with_retries(streamed, model=call.model)
 
         async def request() -> ImagesResponse:
-            return await self._client.images.edit(
-                model=call.model,
-                prompt=call.prompt,
-                image=images if len(images) > 1 else images[0],
-                mask=("mask.png", call.mask, "image/png") if call.mask is not None else omit,
-                size=call.size,
-                quality=call.quality,
-                n=call.n,
-                output_format=call.output_format,
-                background=call.background if call.background is not None else omit,
-                safety_identifier=call.safety_identifier,
-            )
+            response: ImagesResponse = await self._client.images.edit(**fields, n=call.n)
+            return response
 
-        response = await self._with_retries(request, model=call.model)
-        return _to_result(response, call=call)
+        return _to_result(await self._with_retries(request, model=call.model), call=call)
 
     def _streams(self, call: ImageCall) -> bool:
         """Partial images carry no index, so only single images are streamed."""
@@ -210,6 +174,19 @@ class OpenAIImageProvider:
                     self._retry.max_attempts,
                 )
                 await self._sleep(delay)
+
+
+def _fields(call: ImageCall) -> dict[str, Any]:
+    """What every image request sends, streamed or not."""
+    return {
+        "model": call.model,
+        "prompt": call.prompt,
+        "size": call.size,
+        "quality": call.quality,
+        "output_format": call.output_format,
+        "background": call.background if call.background is not None else omit,
+        "safety_identifier": call.safety_identifier,
+    }
 
 
 def _retryable(exc: openai.OpenAIError, error: ProviderError) -> bool:
