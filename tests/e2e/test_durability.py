@@ -148,6 +148,36 @@ async def test_killed_during_the_upload_the_kept_image_is_posted_after_the_resta
     engine.dispose()
 
 
+def left_behind(database_url: str, job: JobRow, charge: LedgerRow | None = None) -> None:
+    """Rows as a process that stopped at the wrong moment leaves them."""
+    engine = create_engine(database_url)
+    SQLModel.metadata.create_all(engine)
+    with Session(engine) as session:
+        if charge is not None:
+            session.add(charge)
+            session.commit()
+            job.reservation_id = charge.id
+        session.add(job)
+        session.commit()
+    engine.dispose()
+
+
+def a_job(**fields: object) -> JobRow:
+    values: dict[str, object] = {
+        "team_id": "T0TEAM",
+        "user_id": "U0ALICE",
+        "channel_id": "C0GENERAL",
+        "prompt": "a lighthouse",
+        "size": "1024x1024",
+        "quality": "low",
+        "n": 1,
+        "output_format": "png",
+        "model": "gpt-image-1-mini",
+        "created_at": datetime.now(UTC),
+    }
+    return JobRow.model_validate({**values, **fields})
+
+
 def durable(settings: Settings, **jobs: object) -> Settings:
     return dataclasses.replace(settings, jobs=dataclasses.replace(JobSettings(poll_seconds=0.05), **jobs))
 
@@ -344,39 +374,18 @@ async def test_a_request_recorded_but_never_shown_is_answered_after_a_restart(
     settings: Settings, slack: FakeSlack, images: FakeImagesAPI
 ) -> None:
     """The process stopped between the ack and the status message: the next start says so."""
-    engine = create_engine(settings.database_url)
-    SQLModel.metadata.create_all(engine)
-    with Session(engine) as session:
-        held = LedgerRow(
-            team_id=slack.team_id,
-            user_id="U0ALICE",
-            channel_id="C0GENERAL",
-            model="gpt-image-1-mini",
-            status="reserved",
-            images=1,
-            estimate_micros=11_000,
-            created_at=datetime.now(UTC) - timedelta(seconds=10),
-        )
-        session.add(held)
-        session.commit()
-        session.add(
-            JobRow(
-                reservation_id=held.id,
-                team_id=slack.team_id,
-                user_id="U0ALICE",
-                channel_id="C0GENERAL",
-                prompt="a lighthouse",
-                size="1024x1024",
-                quality="low",
-                n=1,
-                output_format="png",
-                model="gpt-image-1-mini",
-                status="received",
-                created_at=datetime.now(UTC) - timedelta(seconds=10),
-            )
-        )
-        session.commit()
-    engine.dispose()
+    ten_seconds_ago = datetime.now(UTC) - timedelta(seconds=10)
+    held = LedgerRow(
+        team_id=slack.team_id,
+        user_id="U0ALICE",
+        channel_id="C0GENERAL",
+        model="gpt-image-1-mini",
+        status="reserved",
+        images=1,
+        estimate_micros=11_000,
+        created_at=ten_seconds_ago,
+    )
+    left_behind(settings.database_url, a_job(status="received", created_at=ten_seconds_ago), held)
     bot = await start_bot(durable(settings, lease_seconds=2), slack)
     try:
         await eventually(lambda: len(slack.messages) == 1, what="the message")
@@ -459,28 +468,7 @@ async def test_a_job_taken_up_again_and_again_is_given_up_with_a_message(
     settings: Settings, slack: FakeSlack, images: FakeImagesAPI
 ) -> None:
     """A request that brought its process down every time must not do so forever."""
-    engine = create_engine(settings.database_url)
-    SQLModel.metadata.create_all(engine)
-    with Session(engine) as session:
-        session.add(
-            JobRow(
-                team_id=slack.team_id,
-                user_id="U0ALICE",
-                channel_id="C0GENERAL",
-                thread_ts="1700000000.000900",
-                prompt="a lighthouse",
-                size="1024x1024",
-                quality="low",
-                n=1,
-                output_format="png",
-                model="gpt-image-1-mini",
-                status="generating",
-                attempts=6,
-                created_at=datetime.now(UTC),
-            )
-        )
-        session.commit()
-    engine.dispose()
+    left_behind(settings.database_url, a_job(status="generating", attempts=6, thread_ts="1700000000.000900"))
     bot = await start_bot(durable(settings), slack)
     try:
         await eventually(lambda: len(slack.messages) == 1, what="the message")
