@@ -5,19 +5,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import build_app
 from bot.config import Settings
 from bot.domain.worker import JobWorker, WorkerPolicy
 from bot.errors import ConfigError
 from bot.slack.client import build_web_client
+from bot.slack.events import replay_unhandled
 from bot.slack.publisher import SlackSurface
-from bot.wiring import build_services
+from bot.wiring import Services, build_services
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +52,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
                 ),
             )
             worker.start()
+            replayer = asyncio.create_task(_replay_events(client, settings, services, bot_user_id=identity["user_id"]))
             if settings.slack_app_token is not None:
                 handler = AsyncSocketModeHandler(app, settings.slack_app_token.reveal(), web_client=client)
                 await handler.connect_async()  # type: ignore[no-untyped-call]
@@ -64,11 +68,25 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
                 logger.info("HTTP mode: listening on port %d at /slack/events", settings.port)
                 await stop.wait()
                 await runner.cleanup()
+            replayer.cancel()
             grace = settings.shutdown_grace_seconds
             logger.info("stopping: jobs in flight may finish within %.0fs; queued ones wait for the next start", grace)
             await worker.stop(grace)
     finally:
         await services.close()
+
+
+async def _replay_events(client: AsyncWebClient, settings: Settings, services: Services, *, bot_user_id: str) -> None:
+    """Now and then, handle messages that a stopped process had acked but not handled
+    (two leases old: any live replica has long since finished with them)."""
+    every = min(settings.jobs.lease_seconds, 60.0)
+    while True:
+        try:
+            before = datetime.now(UTC) - timedelta(seconds=2 * settings.jobs.lease_seconds)
+            await replay_unhandled(client, services, bot_user_id=bot_user_id, received_before=before)
+        except Exception:
+            logger.exception("could not look for unhandled events; trying again")
+        await asyncio.sleep(every)
 
 
 async def _healthy(_request: web.Request) -> web.Response:

@@ -7,6 +7,7 @@ again. A mention arrives twice, as `app_mention` (sometimes without its files) a
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from datetime import UTC, datetime
@@ -59,9 +60,32 @@ def register(app: AsyncApp, services: Services) -> None:
         await _on_person_message(event, body, client, services, bot_user_id=context.bot_user_id or "")
 
 
+async def replay_unhandled(
+    client: AsyncWebClient, services: Services, *, bot_user_id: str, received_before: datetime
+) -> int:
+    """Handle the messages a process acked and then died on (Slack will not send them again)."""
+    payloads = await services.events.take_unhandled(received_before=received_before, at=datetime.now(UTC))
+    for payload in payloads:
+        body = json.loads(payload)
+        logger.warning("handling event %s, left unhandled by a process that stopped", body.get("event_id"))
+        try:
+            await _on_person_message(body["event"], body, client, services, bot_user_id=bot_user_id, replayed=True)
+        except Exception:
+            logger.exception("event %s could not be handled", body.get("event_id"))
+    return len(payloads)
+
+
 async def _on_person_message(
-    event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, services: Services, *, bot_user_id: str
+    event: dict[str, Any],
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    services: Services,
+    *,
+    bot_user_id: str,
+    replayed: bool = False,
 ) -> None:
+    """Decide whether the message is for Easel; if so, keep it (payload and all) until it is
+    handled, so that a process dying half-way does not lose it."""
     raw_text = event.get("text") or ""
     quiet = services.settings.quiet_prefix
     if quiet and raw_text.lstrip().startswith(quiet):
@@ -71,8 +95,26 @@ async def _on_person_message(
     known_thread = thread_ts is not None and await services.threads.knows_thread(channel, thread_ts)
     if not mentioned and not known_thread:
         return
-    if not await services.events.first_delivery(body.get("event_id")):
+    event_id = body.get("event_id")
+    if not replayed and not await services.events.first_delivery(event_id, payload=json.dumps(body)):
         return  # Slack delivered this event again (a retry): it was handled the first time
+    try:
+        await _answer(event, body, client, services, mentioned=mentioned, known_thread=known_thread)
+    finally:
+        await services.events.handled(event_id, at=datetime.now(UTC))
+
+
+async def _answer(
+    event: dict[str, Any],
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    services: Services,
+    *,
+    mentioned: bool,
+    known_thread: bool,
+) -> None:
+    raw_text = event.get("text") or ""
+    channel, thread_ts = event["channel"], event.get("thread_ts")
     home = thread_ts or event["ts"]
     if _from_another_workspace(event, body):
         await _tell(client, event, home, replies.another_workspace())

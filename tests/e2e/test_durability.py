@@ -477,3 +477,22 @@ async def test_a_job_taken_up_again_and_again_is_given_up_with_a_message(
     assert "Easel restarted" in (slack.messages[0].text or "") and slack.messages[0].thread_ts == "1700000000.000900"
     assert [(job.status, job.error) for job in rows(settings.database_url)[0]] == [("failed", "JobInterrupted")]
     assert images.requests == []
+
+
+async def test_killed_while_reading_a_thread_the_acked_message_is_still_answered(
+    tmp_path: Path, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    """Slack never sends an acked event again: the next process handles what this one left."""
+    slack.hold("conversations.replies", 5)  # a mention in a thread Easel has not seen: it reads it first
+    async with bot_process(tmp_path, slack, images) as first:
+        await slack.say("<@U0BOT> a lighthouse at dusk", thread_ts="1699999999.000100")
+        await eventually(lambda: bool(slack.calls_to("conversations.replies")), what="the thread read")
+        await kill(first, slack)
+    slack.hold("conversations.replies", 0)
+    database = f"sqlite:///{tmp_path / 'easel.db'}"
+    async with bot_process(tmp_path, slack, images):
+        await eventually(lambda: len(slack.files) == 1, timeout=20, what="the image")
+        await eventually(lambda: rows(database)[0][0].status == "done", what="the job to finish")
+    [posted] = slack.files.values()
+    assert posted.thread_ts == "1699999999.000100"
+    assert len(images.requests) == 1 and len(rows(database)[0]) == 1

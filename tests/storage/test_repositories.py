@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -142,3 +142,15 @@ def test_a_database_from_an_older_easel_is_named_at_start_up(tmp_path: Path) -> 
         old.execute("CREATE TABLE jobs (id INTEGER PRIMARY KEY, prompt TEXT)")
     with pytest.raises(ConfigError, match=r"jobs\.request_key"):
         Database(f"sqlite:///{path}")
+
+
+async def test_an_event_left_unhandled_is_taken_up_once(database: Database) -> None:
+    events = EventLog(database)
+    assert await events.first_delivery("Ev1", at=NOW, payload='{"event_id": "Ev1"}')
+    assert await events.first_delivery("Ev2", at=NOW, payload='{"event_id": "Ev2"}')
+    await events.handled("Ev2", at=NOW)
+    assert not await events.first_delivery("Ev1", at=NOW, payload="{}"), "a retry is still turned away"
+    later = NOW + timedelta(minutes=5)
+    assert await events.take_unhandled(received_before=NOW, at=later) == [], "too recent: its process may be at it"
+    taken = await asyncio.gather(*(events.take_unhandled(received_before=later, at=later) for _ in range(3)))
+    assert sorted(taken) == [[], [], ['{"event_id": "Ev1"}']]
