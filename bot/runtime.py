@@ -17,8 +17,8 @@ from bot.app import build_app
 from bot.config import Settings
 from bot.domain.worker import JobWorker, WorkerPolicy
 from bot.errors import ConfigError
+from bot.slack import commands, events
 from bot.slack.client import build_web_client
-from bot.slack.events import replay_unhandled
 from bot.slack.publisher import SlackSurface
 from bot.wiring import Services, build_services
 
@@ -77,15 +77,23 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
 
 
 async def _replay_events(client: AsyncWebClient, settings: Settings, services: Services, *, bot_user_id: str) -> None:
-    """Now and then, handle messages that a stopped process had acked but not handled
-    (two leases old: any live replica has long since finished with them)."""
+    """Now and then, handle the commands and messages a stopped process had acked but not
+    handled (two leases old: a live replica has long since finished with them)."""
     every = min(settings.jobs.lease_seconds, 60.0)
     while True:
         try:
             before = datetime.now(UTC) - timedelta(seconds=2 * settings.jobs.lease_seconds)
-            await replay_unhandled(client, services, bot_user_id=bot_user_id, received_before=before)
+            for key, payload in await services.events.take_unhandled(received_before=before, at=datetime.now(UTC)):
+                logger.warning("handling %s, left unhandled by a process that stopped", key)
+                try:
+                    if key.startswith("command:"):
+                        await commands.replay(payload, client, services)
+                    else:
+                        await events.replay(payload, client, services, bot_user_id=bot_user_id)
+                except Exception:
+                    logger.exception("%s could not be handled", key)
         except Exception:
-            logger.exception("could not look for unhandled events; trying again")
+            logger.exception("could not look for unhandled requests; trying again")
         await asyncio.sleep(every)
 
 

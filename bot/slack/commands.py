@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -53,10 +55,39 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         await ack()
         await asyncio.sleep(ACK_FLUSH_SECONDS)
+        key = _request_key(command)
+        if not await services.events.first_delivery(key, payload=json.dumps(command)):
+            return  # delivered twice
         try:
-            # Now with the person's own defaults (which can still refuse, e.g. --transparent with JPEG).
-            parsed = parse_prompt(text, await services.iteration.defaults_for(requester))
-            assert isinstance(parsed, Prompt)  # the same text parsed to a prompt a moment ago
-            await start_job(client, services, requester=requester, prompt=parsed, channel=command["channel_id"])
-        except BotError as error:
-            await respond(response_type="ephemeral", replace_original=False, **blocks.message(replies.for_error(error)))
+            await _start(command, client, services, respond)
+        finally:
+            await services.events.handled(key, at=datetime.now(UTC))
+
+
+async def replay(payload: str, client: AsyncWebClient, services: Services) -> None:
+    """A command a stopped process acked but did not start: start it now."""
+    command = json.loads(payload)
+    await _start(command, client, services, AsyncRespond(response_url=command.get("response_url")))
+
+
+async def _start(command: dict[str, Any], client: AsyncWebClient, services: Services, respond: AsyncRespond) -> None:
+    requester = Requester(command["team_id"], command["user_id"])
+    try:
+        # Now with the person's own defaults (which can still refuse, e.g. --transparent with JPEG).
+        parsed = parse_prompt(command.get("text", ""), await services.iteration.defaults_for(requester))
+        assert isinstance(parsed, Prompt)  # the same text parsed to a prompt in the ack
+        await start_job(
+            client,
+            services,
+            requester=requester,
+            prompt=parsed,
+            channel=command["channel_id"],
+            request_key=_request_key(command),
+        )
+    except BotError as error:
+        await respond(response_type="ephemeral", replace_original=False, **blocks.message(replies.for_error(error)))
+
+
+def _request_key(command: dict[str, Any]) -> str | None:
+    """A command's own id (Slack gives each a trigger id): kept until handled, one job at most."""
+    return f"command:{command['trigger_id']}" if command.get("trigger_id") else None

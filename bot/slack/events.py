@@ -60,19 +60,10 @@ def register(app: AsyncApp, services: Services) -> None:
         await _on_person_message(event, body, client, services, bot_user_id=context.bot_user_id or "")
 
 
-async def replay_unhandled(
-    client: AsyncWebClient, services: Services, *, bot_user_id: str, received_before: datetime
-) -> int:
-    """Handle the messages a process acked and then died on (Slack will not send them again)."""
-    payloads = await services.events.take_unhandled(received_before=received_before, at=datetime.now(UTC))
-    for payload in payloads:
-        body = json.loads(payload)
-        logger.warning("handling event %s, left unhandled by a process that stopped", body.get("event_id"))
-        try:
-            await _on_person_message(body["event"], body, client, services, bot_user_id=bot_user_id, replayed=True)
-        except Exception:
-            logger.exception("event %s could not be handled", body.get("event_id"))
-    return len(payloads)
+async def replay(payload: str, client: AsyncWebClient, services: Services, *, bot_user_id: str) -> None:
+    """A message a stopped process acked but did not handle (Slack will not send it again)."""
+    body = json.loads(payload)
+    await _on_person_message(body["event"], body, client, services, bot_user_id=bot_user_id, replayed=True)
 
 
 async def _on_person_message(

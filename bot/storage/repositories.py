@@ -664,11 +664,13 @@ class EventLog(_Repository):
 
         await self._run(work)
 
-    async def take_unhandled(self, *, received_before: datetime, at: datetime, limit: int = 20) -> list[str]:
-        """Payloads of events received before `received_before` and never handled (their
-        process died first), each taken by one replica only."""
+    async def take_unhandled(
+        self, *, received_before: datetime, at: datetime, limit: int = 20
+    ) -> list[tuple[str, str]]:
+        """(id, payload) of requests received before `received_before` and never handled
+        (their process died first), each taken by one replica only."""
 
-        def work(session: Session) -> list[str]:
+        def work(session: Session) -> list[tuple[str, str]]:
             waiting = session.exec(
                 select(ReceivedEvent)
                 .where(
@@ -686,7 +688,7 @@ class EventLog(_Repository):
                     .values(handled_at=at)
                 )
                 if result.rowcount and event.payload:  # type: ignore[attr-defined]
-                    taken.append(event.payload)
+                    taken.append((event.event_id, event.payload))
             session.commit()
             return taken
 

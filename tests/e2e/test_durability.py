@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlmodel import Session, SQLModel, create_engine, select
 
 from bot.config import JobSettings, LimitSettings, Settings
-from bot.storage.tables import ImageRow, JobOutput, JobRow, LedgerRow
+from bot.storage.tables import ImageRow, JobOutput, JobRow, LedgerRow, ReceivedEvent
 from tests.conftest import eventually, start_bot, stop_bot
 from tests.fakes.fake_images import FakeImagesAPI, Fault
 from tests.fakes.fake_slack import FakeSlack
@@ -496,3 +496,30 @@ async def test_killed_while_reading_a_thread_the_acked_message_is_still_answered
     [posted] = slack.files.values()
     assert posted.thread_ts == "1699999999.000100"
     assert len(images.requests) == 1 and len(rows(database)[0]) == 1
+
+
+async def test_a_command_acked_by_a_process_that_then_died_is_started_by_the_next(
+    settings: Settings, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    """As a process killed between acking /imagine and recording its job leaves it."""
+    command = slack.slash_command("a lighthouse at dusk --quality low")
+    engine = create_engine(settings.database_url)
+    SQLModel.metadata.create_all(engine)
+    with Session(engine) as session:
+        session.add(
+            ReceivedEvent(
+                event_id=f"command:{command['trigger_id']}",
+                received_at=datetime.now(UTC) - timedelta(seconds=10),
+                payload=json.dumps(command),
+            )
+        )
+        session.commit()
+    engine.dispose()
+    bot = await start_bot(durable(settings, lease_seconds=2), slack)
+    try:
+        await eventually(lambda: len(slack.files) == 1, what="the image")
+        await asyncio.sleep(0.5)
+    finally:
+        await stop_bot(bot)
+    assert slack.messages[0].text and slack.messages[0].text.startswith("<@U0ALICE> asked: a lighthouse at dusk")
+    assert len(images.requests) == 1 and len(rows(settings.database_url)[0]) == 1

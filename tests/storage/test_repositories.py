@@ -153,4 +153,4 @@ async def test_an_event_left_unhandled_is_taken_up_once(database: Database) -> N
     later = NOW + timedelta(minutes=5)
     assert await events.take_unhandled(received_before=NOW, at=later) == [], "too recent: its process may be at it"
     taken = await asyncio.gather(*(events.take_unhandled(received_before=later, at=later) for _ in range(3)))
-    assert sorted(taken) == [[], [], ['{"event_id": "Ev1"}']]
+    assert sorted(taken) == [[], [], [("Ev1", '{"event_id": "Ev1"}')]]
