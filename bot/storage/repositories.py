@@ -485,22 +485,8 @@ class ThreadImages(_Repository):
 
     async def latest(self, channel_id: str, thread_ts: str) -> ImageRow | None:
         """The most recent image in the thread, whoever posted it."""
-
-        def work(session: Session) -> ImageRow | None:
-            query = (
-                select(ImageRow)
-                .where(
-                    ImageRow.channel_id == channel_id,
-                    ImageRow.thread_ts == thread_ts,
-                    col(ImageRow.slack_file_id).is_not(None),
-                    col(ImageRow.usable).is_(True),
-                )
-                .order_by(col(ImageRow.number).desc())
-                .limit(1)
-            )
-            return session.exec(query).first()
-
-        return await self._run(work)
+        newest = await self.in_thread(channel_id, thread_ts, limit=1)
+        return newest[0] if newest else None
 
     async def by_number(self, channel_id: str, thread_ts: str, number: int) -> ImageRow | None:
         def work(session: Session) -> ImageRow | None:
