@@ -32,6 +32,7 @@ from typing import Any
 from sqlmodel import Session, create_engine, select
 
 from bot.storage.tables import JobRow, LedgerRow
+from tests.fakes.environment import UNLIMITED, bot_environment
 from tests.fakes.fake_images import FakeImagesAPI, Fault
 from tests.fakes.fake_slack import FakeSlack
 
@@ -97,26 +98,18 @@ async def run(requests: int, kills: int, seed: int) -> dict[str, Any]:
     async with FakeSlack() as slack, FakeImagesAPI(latency=0.3) as images:
         workdir = tempfile.mkdtemp(prefix="easel-chaos-")
         database = f"sqlite:///{workdir}/chaos.db"
-        env = {
-            "PATH": os.environ["PATH"],
-            "SLACK_BOT_TOKEN": slack.bot_token,
-            "SLACK_APP_TOKEN": slack.app_token,
-            "SLACK_API_URL": slack.api_url,
-            "OPENAI_API_KEY": "sk-test",
-            "OPENAI_BASE_URL": images.base_url,
-            "DATABASE_URL": database,
-            "IMAGE_STREAMING": "1",
-            "IMAGE_MAX_RETRY_AFTER_SECONDS": "2",
-            "JOB_LEASE_SECONDS": "2",
-            "JOB_POLL_SECONDS": "0.2",
-            "JOB_RETRY_SECONDS": "0.5",
-            "LOG_LEVEL": "WARNING",
-            "LIMIT_USER_IMAGES_PER_DAY": "100000",
-            "LIMIT_USER_USD_PER_MONTH": "100000",
-            "LIMIT_USER_CONCURRENT_JOBS": "100000",
-            "LIMIT_USER_REQUESTS_PER_MINUTE": "100000",
-            "LIMIT_WORKSPACE_USD_PER_DAY": "100000",
-        }
+        env = bot_environment(
+            slack,
+            images,
+            database_url=database,
+            IMAGE_STREAMING="1",
+            IMAGE_MAX_RETRY_AFTER_SECONDS="2",
+            JOB_LEASE_SECONDS="2",
+            JOB_POLL_SECONDS="0.2",
+            JOB_RETRY_SECONDS="0.5",
+            LOG_LEVEL="WARNING",
+            **UNLIMITED,
+        )
         chaos = Chaos(slack, images, rng)
         batches = (requests + BATCH - 1) // BATCH
         kill_after = set(rng.sample(range(batches), min(kills, batches)))

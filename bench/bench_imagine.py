@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.fakes.environment import UNLIMITED, bot_environment
 from tests.fakes.fake_images import FakeImagesAPI
 from tests.fakes.fake_slack import FakeSlack
 
@@ -76,22 +77,10 @@ async def job_overheads(slack: FakeSlack, images: FakeImagesAPI, *, size: str, j
 async def run(burst: int, jobs: int, model_latency: float) -> dict[str, Any]:
     async with FakeSlack() as slack, FakeImagesAPI(latency=model_latency) as images:
         workdir = tempfile.mkdtemp(prefix="easel-bench-")
-        env = {
-            "PATH": os.environ["PATH"],
-            "SLACK_BOT_TOKEN": slack.bot_token,
-            "SLACK_APP_TOKEN": slack.app_token,
-            "SLACK_API_URL": slack.api_url,
-            "OPENAI_API_KEY": "sk-test",
-            "OPENAI_BASE_URL": images.base_url,
-            "DATABASE_URL": f"sqlite:///{workdir}/bench.db",
-            "LOG_LEVEL": "WARNING",
-            # The benchmark measures Easel's own overhead, so no limit may refuse its burst.
-            "LIMIT_USER_IMAGES_PER_DAY": "100000",
-            "LIMIT_USER_USD_PER_MONTH": "100000",
-            "LIMIT_USER_CONCURRENT_JOBS": "100000",
-            "LIMIT_USER_REQUESTS_PER_MINUTE": "100000",
-            "LIMIT_WORKSPACE_USD_PER_DAY": "100000",
-        }
+        # The benchmark measures Easel's own overhead, so no limit may refuse its burst.
+        env = bot_environment(
+            slack, images, database_url=f"sqlite:///{workdir}/bench.db", LOG_LEVEL="WARNING", **UNLIMITED
+        )
         bot = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", cwd=workdir, env=env, stdout=asyncio.subprocess.DEVNULL
         )

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import os
 import signal
 import sys
 from asyncio.subprocess import Process
@@ -19,11 +18,13 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlmodel import Session, SQLModel, create_engine, select
 
 from bot.config import JobSettings, LimitSettings, Settings
 from bot.storage.tables import ImageRow, JobOutput, JobRow, LedgerRow, ReceivedEvent
 from tests.conftest import eventually, start_bot, stop_bot
+from tests.fakes.environment import bot_environment
 from tests.fakes.fake_images import FakeImagesAPI, Fault
 from tests.fakes.fake_slack import FakeSlack
 from tests.postgres import PostgresServer
@@ -52,17 +53,13 @@ def files_in_threads(slack: FakeSlack) -> list[str]:
 @asynccontextmanager
 async def bot_process(tmp_path: Path, slack: FakeSlack, images: FakeImagesAPI) -> AsyncIterator[Process]:
     """`python -m bot` in Socket Mode, with a one-second lease so a restart takes over fast."""
-    env = {
-        "PATH": os.environ["PATH"],
-        "SLACK_BOT_TOKEN": slack.bot_token,
-        "SLACK_APP_TOKEN": slack.app_token,
-        "SLACK_API_URL": slack.api_url,
-        "OPENAI_API_KEY": "sk-test",
-        "OPENAI_BASE_URL": images.base_url,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'easel.db'}",
-        "JOB_LEASE_SECONDS": "1",
-        "JOB_POLL_SECONDS": "0.1",
-    }
+    env = bot_environment(
+        slack,
+        images,
+        database_url=f"sqlite:///{tmp_path / 'easel.db'}",
+        JOB_LEASE_SECONDS="1",
+        JOB_POLL_SECONDS="0.1",
+    )
     with (tmp_path / "bot.log").open("ab") as log:
         process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", cwd=tmp_path, env=env, stderr=log)
         try:
@@ -273,22 +270,26 @@ async def test_the_images_api_failing_with_429_then_500_then_answering_gives_one
     assert [charge.status for charge in ledger] == ["settled"]
 
 
-async def test_a_stream_without_its_completed_event_is_reported_and_not_sent_again(
-    settings: Settings, slack: FakeSlack, images: FakeImagesAPI
+@pytest.mark.parametrize(
+    ("fault", "said", "error"),
+    [
+        ("stream_cut", "stopped before the image was finished", "ProviderIncomplete"),
+        ("stream_blocked", "blocked by the model's safety system", "ModelBlocked"),  # an error event mid-stream
+    ],
+)
+async def test_a_stream_that_ends_badly_is_reported_and_not_sent_again(
+    settings: Settings, slack: FakeSlack, images: FakeImagesAPI, fault: str, said: str, error: str
 ) -> None:
-    images.inject(Fault("stream_cut"))
+    images.inject(Fault(fault))
     bot = await start_bot(dataclasses.replace(settings, image_streaming=True), slack)
     try:
         await slack.slash("a lighthouse")
-        await eventually(
-            lambda: any("stopped before the image was finished" in t for t in thread_of_first_request(slack)),
-            what="the message",
-        )
+        await eventually(lambda: any(said in t for t in thread_of_first_request(slack)), what="the message")
     finally:
         await stop_bot(bot)
     assert len(images.requests) == 1 and images.requests[0].fields.get("stream") in ("true", "True", True)
     jobs, ledger = rows(settings.database_url)
-    assert [(job.status, job.error) for job in jobs] == [("failed", "ProviderIncomplete")]
+    assert [(job.status, job.error) for job in jobs] == [("failed", error)]
     assert [charge.status for charge in ledger] == ["released"]
 
 
@@ -398,25 +399,6 @@ async def test_a_request_recorded_but_never_shown_is_answered_after_a_restart(
     assert [(job.status, job.error) for job in jobs] == [("failed", "JobInterrupted")]
     assert [charge.status for charge in ledger] == ["released"], "its reservation is given back"
     assert images.requests == []
-
-
-async def test_a_stream_blocked_by_moderation_is_a_block_and_not_sent_again(
-    settings: Settings, slack: FakeSlack, images: FakeImagesAPI
-) -> None:
-    images.inject(Fault("stream_blocked"))
-    bot = await start_bot(dataclasses.replace(settings, image_streaming=True), slack)
-    try:
-        await slack.slash("a lighthouse")
-        await eventually(
-            lambda: any("blocked by the model's safety system" in t for t in thread_of_first_request(slack)),
-            what="the message",
-        )
-    finally:
-        await stop_bot(bot)
-    assert len(images.requests) == 1
-    jobs, ledger = rows(settings.database_url)
-    assert [(job.status, job.error) for job in jobs] == [("failed", "ModelBlocked")]
-    assert [charge.status for charge in ledger] == ["released"]
 
 
 async def test_a_job_whose_lease_another_worker_took_stops_without_a_trace(

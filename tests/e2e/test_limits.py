@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,6 +21,7 @@ from bot.providers.base import Usage
 from bot.storage.tables import LedgerRow
 from tests.conftest import RunningBot, eventually, start_bot, stop_bot
 from tests.e2e.test_http_mode import SIGNING_SECRET, free_port, signed, wait_until_healthy
+from tests.fakes.environment import bot_environment
 from tests.fakes.fake_images import FakeImagesAPI, Fault
 from tests.fakes.fake_slack import FakeSlack
 
@@ -179,18 +179,16 @@ async def test_two_bot_processes_on_postgresql_share_one_allowance(
 ) -> None:
     """HTTP mode behind a load balancer: requests land on either replica."""
     ports = [free_port(), free_port()]
-    env = {
-        "PATH": os.environ["PATH"],
-        "SLACK_BOT_TOKEN": slack.bot_token,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack.api_url,
-        "OPENAI_API_KEY": "sk-test",
-        "OPENAI_BASE_URL": images.base_url,
-        "DATABASE_URL": fresh_postgres,
-        "LIMIT_USER_IMAGES_PER_DAY": "5",
-        "LIMIT_USER_CONCURRENT_JOBS": "100",
-        "LIMIT_USER_REQUESTS_PER_MINUTE": "100",
-    }
+    env = bot_environment(
+        slack,
+        images,
+        database_url=fresh_postgres,
+        socket_mode=False,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        LIMIT_USER_IMAGES_PER_DAY="5",
+        LIMIT_USER_CONCURRENT_JOBS="100",
+        LIMIT_USER_REQUESTS_PER_MINUTE="100",
+    )
     replicas = [
         await asyncio.create_subprocess_exec(
             sys.executable,
