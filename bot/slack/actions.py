@@ -16,6 +16,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.config import SIZE_ALIASES
 from bot.domain.iteration import FollowUp
 from bot.domain.jobs import JobStatus
 from bot.domain.people import Requester
@@ -32,7 +33,6 @@ from bot.wiring import Services
 
 EDIT_IMAGE_CHOICES = 10  # the thread's latest images the dialog offers
 THREAD_LOOKUP = 500  # images of a thread searched for the ones a submitted dialog names
-SIZE_OF_CHOICE = {"square": "1024x1024", "portrait": "1024x1536", "landscape": "1536x1024"}
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -112,7 +112,7 @@ def register(app: AsyncApp, services: Services) -> None:
         defaults = await services.iteration.defaults_for(requester)
         defaults = replace(
             defaults,
-            size=SIZE_OF_CHOICE.get(size, defaults.size),
+            size=SIZE_ALIASES.get(size, defaults.size),
             quality=values["quality"]["value"]["selected_option"]["value"],
         )
         prompt = None

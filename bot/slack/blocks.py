@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.config import SIZE_ALIASES
+from bot.config import QUALITIES, SIZE_ALIASES
 from bot.domain.iteration import FollowUp
 from bot.domain.jobs import JobStatus
 from bot.domain.limits import UsageReport, WorkspaceUsage
@@ -408,7 +408,7 @@ def edit_modal(images: Sequence[ImageRow], *, chosen: Sequence[int], quality: st
                 "element": {
                     "type": "static_select",
                     "action_id": "value",
-                    "options": [option(q, q) for q in ("low", "medium", "high")],
+                    "options": [option(q, q) for q in QUALITIES],
                     "initial_option": option(quality, quality),
                 },
             },
@@ -438,7 +438,7 @@ def defaults_section(defaults: OptionDefaults) -> list[Block]:
             "block_id": "defaults",
             "elements": [
                 select("default_size", "Size", sizes, defaults.size),
-                select("default_quality", "Quality", {q: q for q in ("low", "medium", "high")}, defaults.quality),
+                select("default_quality", "Quality", {q: q for q in QUALITIES}, defaults.quality),
                 select("default_format", "Format", {f: f.upper() for f in defaults.formats}, defaults.output_format),
             ],
         },

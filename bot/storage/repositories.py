@@ -697,9 +697,6 @@ class Preferences(_Repository):
     async def get(self, team_id: str, user_id: str) -> UserPreference | None:
         return await self._run(lambda session: session.get(UserPreference, (team_id, user_id)))
 
-    async def set(self, team_id: str, user_id: str, *, at: datetime, **values: str | None) -> None:
-        await self._upsert(team_id, user_id, at=at, **values)
-
     async def first_greeting(self, team_id: str, user_id: str, *, at: datetime) -> bool:
         """True once per person: the first time Easel meets them."""
 
@@ -718,7 +715,7 @@ class Preferences(_Repository):
 
         return await self._run(work)
 
-    async def _upsert(self, team_id: str, user_id: str, *, at: datetime, **values: object) -> None:
+    async def set(self, team_id: str, user_id: str, *, at: datetime, **values: str | None) -> None:
         def work(session: Session) -> None:
             row = session.get(UserPreference, (team_id, user_id)) or UserPreference(
                 team_id=team_id, user_id=user_id, updated_at=at
