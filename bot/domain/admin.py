@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.domain.numbers import whole_number
 from bot.domain.pricing import MICROS_PER_USD
 from bot.errors import InputRejected
 
@@ -13,7 +14,11 @@ ADMIN_VERBS = ("usage", "limit", "exempt", "pause", "resume")
 # Slack escapes a mention in slash-command text as <@U123|name> (should_escape: true).
 _USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^([UW][A-Z0-9]{6,})$")
 _FILE_ID = re.compile(r"\bF[A-Z0-9]{8,}\b")
-_SETTING = re.compile(r"^(images|usd)=(\d+(?:\.\d{1,2})?)(?:/(day|month))?$")
+_SETTING = re.compile(r"^(images|usd)=([0-9]+)(?:\.([0-9]{1,2}))?(?:/(day|month))?$")
+# Bounds on what an admin can type: far above any real allowance, far below what the
+# database columns (signed 64-bit) and the spend arithmetic can hold.
+MAX_IMAGES_PER_DAY = 1_000_000
+MAX_USD_PER_MONTH = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -98,13 +103,22 @@ def _limits(user: str, settings: list[str]) -> SetLimits:
         match = _SETTING.match(setting.lower())
         if match is None:
             raise InputRejected(f"`{setting}` is not a limit; use `images=N/day` or `usd=N/month`", fragment=setting)
-        name, value, period = match.groups()
+        name, whole, cents, period = match.groups()
         if name == "images":
-            if period not in (None, "day") or "." in value:
+            if period not in (None, "day") or cents is not None:
                 raise InputRejected(f"`{setting}`: images are counted per day, in whole numbers", fragment=setting)
-            images = int(value)
+            images = _bounded(whole, MAX_IMAGES_PER_DAY, setting, f"at most {MAX_IMAGES_PER_DAY:,} images a day")
         else:
             if period not in (None, "month"):
                 raise InputRejected(f"`{setting}`: spend is counted per month", fragment=setting)
-            micros = round(float(value) * MICROS_PER_USD)
+            dollars = _bounded(whole, MAX_USD_PER_MONTH, setting, f"at most ${MAX_USD_PER_MONTH:,} a month")
+            micros = dollars * MICROS_PER_USD + int((cents or "0").ljust(2, "0")) * (MICROS_PER_USD // 100)
     return SetLimits(user, images, micros)
+
+
+def _bounded(digits: str, maximum: int, setting: str, bound: str) -> int:
+    """The typed whole number, or a refusal naming the bound (however many digits were typed)."""
+    value = whole_number(digits)
+    if value is None or value > maximum:
+        raise InputRejected(f"`{setting}` is too high: {bound}", fragment=setting)
+    return value

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from bot.config import QUALITIES, SIZE_ALIASES, SIZES, Quality
+from bot.domain.numbers import whole_number
 from bot.domain.regions import Region, parse_region
 from bot.errors import InputRejected
 from bot.providers.base import OutputFormat
@@ -24,7 +25,7 @@ USAGE = (
     "/imagine <prompt> [--size square|portrait|landscape|1024x1024|1024x1536|1536x1024|auto] "
     "[--quality low|medium|high] [--n 1-4] [--transparent] [--format png|webp|jpeg]"
 )
-_VERSION = re.compile(r"^#(\d{1,4})$")
+_VERSION = re.compile(r"^#([0-9]{1,4})$")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -159,9 +160,10 @@ def _parse_quality(value: str) -> Quality:
 
 
 def _parse_count(value: str) -> int:
-    if not value.isdigit() or not 1 <= int(value) <= MAX_IMAGES:
+    count = whole_number(value)
+    if count is None or not 1 <= count <= MAX_IMAGES:
         raise InputRejected(f"`--n {value}` is not a number of images from 1 to {MAX_IMAGES}", fragment=f"--n {value}")
-    return int(value)
+    return count
 
 
 def _parse_format(value: str, allowed: tuple[OutputFormat, ...]) -> OutputFormat:

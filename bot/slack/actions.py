@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import SIZE_ALIASES
 from bot.domain.iteration import FollowUp
 from bot.domain.jobs import JobStatus
+from bot.domain.numbers import whole_number
 from bot.domain.people import Requester
 from bot.domain.regions import parse_region
 from bot.domain.requests import HelpWanted, parse_prompt
@@ -42,8 +43,8 @@ def register(app: AsyncApp, services: Services) -> None:
     ) -> None:
         """The full chain behind a request's images, to whoever clicked (only they see it)."""
         await ack()
-        value = str(action.get("value", ""))
-        lineages = await services.lineage.of_job(int(value), channel=_channel(body)) if value.isdigit() else []
+        job_id = whole_number(str(action.get("value", "")))
+        lineages = await services.lineage.of_job(job_id, channel=_channel(body)) if job_id is not None else []
         if not lineages:
             await _answer(respond, ":mag: No record of that.")
             return
@@ -80,10 +81,11 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         try:
             _requester(body)
+            job_id = _job_id(action)
         except BotError as error:
             await _answer(respond, replies.for_error(error))
             return
-        job = await services.job_records.get(_job_id(action))
+        job = await services.job_records.get(job_id)
         if job is None or job.channel_id != _channel(body) or job.thread_ts is None:
             await _answer(respond, ":mag: No record of that.")
             return
@@ -123,9 +125,9 @@ def register(app: AsyncApp, services: Services) -> None:
             prompt = parsed
         except InputRejected as error:
             errors["prompt"] = error.problem
-        numbers = [int(o["value"]) for o in values["images"]["value"].get("selected_options") or []]
+        numbers = [whole_number(str(o["value"])) for o in values["images"]["value"].get("selected_options") or []]
         present = {i.number: i for i in await services.threads.in_thread(channel, thread, limit=THREAD_LOOKUP)}
-        chosen = [present.get(number) for number in numbers]
+        chosen = [present.get(number) if number is not None else None for number in numbers]
         if not numbers:
             errors["images"] = "Pick at least one image."
         elif any(image is None for image in chosen):
@@ -166,12 +168,13 @@ def register(app: AsyncApp, services: Services) -> None:
     ) -> None:
         """Only the requester or an admin: the files leave Slack, the records stay (marked)."""
         await ack()
-        row = await services.job_records.get(_job_id(action))
         try:
             user = _requester(body).user_id  # an admin of another workspace is no admin here
+            job_id = _job_id(action)
         except BotError as error:
             await _answer(respond, replies.for_error(error))
             return
+        row = await services.job_records.get(job_id)
         if row is None or row.id is None or row.channel_id != _channel(body):
             await _answer(respond, ":mag: No record of that.")
             return
@@ -236,10 +239,10 @@ def _channel(body: dict[str, Any]) -> str:
 
 
 def _job_id(action: dict[str, Any]) -> int:
-    value = str(action.get("value", ""))
-    if not value.isdigit():
+    job_id = whole_number(str(action.get("value", "")))
+    if job_id is None:
         raise InputRejected("that button belongs to no request")
-    return int(value)
+    return job_id
 
 
 async def _answer(respond: AsyncRespond, text: str) -> None:
