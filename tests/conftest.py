@@ -72,7 +72,7 @@ async def start_bot(settings: Settings, slack: FakeSlack) -> RunningBot:
 
 async def stop_bot(bot: RunningBot) -> None:
     bot.stop.set()
-    await asyncio.wait_for(bot.task, timeout=15)
+    await asyncio.wait_for(bot.task, timeout=15 * LOADED_MACHINE_FACTOR)
 
 
 @pytest.fixture
@@ -82,9 +82,14 @@ async def bot(settings: Settings, slack: FakeSlack, images: FakeImagesAPI) -> As
     await stop_bot(running)
 
 
+# Waits are safety nets, not measurements: a passing test never waits them out, and CI's
+# two cores may be shared, so each wait allows this many times what a quiet machine needs.
+LOADED_MACHINE_FACTOR = 3
+
+
 async def eventually(check: Callable[[], bool], *, timeout: float = 10.0, what: str = "condition") -> None:
     """Wait until `check()` holds: the bot works after its ack, so results arrive later."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout * LOADED_MACHINE_FACTOR
     while not check():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
