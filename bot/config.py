@@ -110,6 +110,8 @@ class Settings:
 
     provenance_remote_check: bool = False
     c2pa_trust_anchors: str | None = field(default=None, repr=False)  # PEM text from C2PA_TRUST_ANCHORS
+    c2pa_remote_manifest_hosts: tuple[str, ...] = ()  # hosts remote manifests may come from; none: never fetched
+    c2pa_read_timeout_seconds: float = 10.0
     shutdown_grace_seconds: float = 30.0
     jobs: JobSettings = JobSettings()
     database_url: str = "sqlite:///easel.db"
@@ -168,6 +170,9 @@ class Settings:
         def ids(name: str) -> frozenset[str]:
             return frozenset(part.strip() for part in (text(name) or "").split(",") if part.strip())
 
+        def hosts(name: str, default: str) -> tuple[str, ...]:
+            return tuple(host.strip().lower() for host in (text(name) or default).split(",") if host.strip())
+
         def choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
             value = (text(name) or default).lower()
             if value not in allowed:
@@ -214,12 +219,10 @@ class Settings:
             limits=limits,
             admin_user_ids=ids("ADMIN_USER_IDS"),
             quiet_prefix=env.get("QUIET_PREFIX", "//").strip(),
-            slack_file_hosts=tuple(
-                host.strip().lower()
-                for host in (text("SLACK_FILE_HOSTS") or ",".join(DEFAULT_SLACK_FILE_HOSTS)).split(",")
-                if host.strip()
-            ),
+            slack_file_hosts=hosts("SLACK_FILE_HOSTS", ",".join(DEFAULT_SLACK_FILE_HOSTS)),
             c2pa_trust_anchors=pem_file("C2PA_TRUST_ANCHORS"),
+            c2pa_remote_manifest_hosts=hosts("C2PA_REMOTE_MANIFEST_HOSTS", ""),
+            c2pa_read_timeout_seconds=number("C2PA_READ_TIMEOUT_SECONDS", 10.0, minimum=0.1),
             provenance_remote_check=switch("PROVENANCE_REMOTE_CHECK"),
             shutdown_grace_seconds=number("SHUTDOWN_GRACE_SECONDS", 30.0, minimum=0),
             jobs=JobSettings(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.config import Settings
+from bot.domain.credentials import CredentialReader, ReadingOptions
 from bot.domain.iteration import Iteration
 from bot.domain.jobs import ImageJobs, ModelChoice
 from bot.domain.limits import LimitPolicy, Limits
@@ -84,7 +85,13 @@ def build_services(settings: Settings) -> Services:
             limits=limits,
             models=model_choices(settings),
             remote_provenance_check=settings.provenance_remote_check,
-            trust_anchors=settings.c2pa_trust_anchors,
+            credentials=CredentialReader(
+                ReadingOptions(
+                    trust_anchors=settings.c2pa_trust_anchors,
+                    remote_manifest_hosts=settings.c2pa_remote_manifest_hosts,
+                ),
+                timeout=settings.c2pa_read_timeout_seconds,
+            ),
             max_attempts=settings.jobs.max_attempts,
             retry_seconds=settings.jobs.retry_seconds,
             previews=settings.preview_partial_images,

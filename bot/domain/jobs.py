@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Protocol, cast
 
 from bot.config import Quality
-from bot.domain.credentials import read_credentials
+from bot.domain.credentials import CredentialReader
 from bot.domain.imaging import closest_size
 from bot.domain.limits import Limits, Reservation
 from bot.domain.people import Requester
@@ -186,7 +186,7 @@ class ImageJobs:
         limits: Limits,
         models: Sequence[ModelChoice],
         remote_provenance_check: bool = False,
-        trust_anchors: str | None = None,
+        credentials: CredentialReader | None = None,
         max_attempts: int = 5,
         retry_seconds: float = 5.0,
         previews: int = 0,
@@ -200,8 +200,8 @@ class ImageJobs:
         self._limits = limits
         self._models = list(models)
         self._remote_check = remote_provenance_check
-        self._read_credentials = functools.partial(read_credentials, trust_anchors=trust_anchors)
-        self._sources = EditSources(images, self._read_credentials)
+        self._credentials = credentials or CredentialReader()
+        self._sources = EditSources(images, self._credentials)
         self._clock = clock
         self.max_attempts = max_attempts
         self._retry_seconds = retry_seconds  # a failed delivery waits this, then twice as long…
@@ -410,7 +410,7 @@ class ImageJobs:
         return _Made(
             result=result,
             outputs=tuple(outputs),
-            parents=tuple(ParentImage(**{k: v for k, v in p.items() if k != "id"}) for p in kept),
+            parents=tuple(ParentImage.from_record(p) for p in kept),
             parent_ids=tuple(p["id"] for p in kept if p.get("id") is not None),
         )
 
@@ -427,7 +427,7 @@ class ImageJobs:
                         number=row.number,
                         user_id=row.user_id,
                         origin=row.origin,
-                        ai_provenance=credentials.ai_generated and credentials.state != "invalid",
+                        credentials=credentials.describe() if credentials.verdict != "absent" else None,
                         permalink=row.permalink,
                     )
                 ),
@@ -565,7 +565,7 @@ class ImageJobs:
     async def _finish_image(self, job: ImageJob, made: _Made, image: GeneratedImage, row: ImageRow) -> FinishedImage:
         """The image with its provenance: who, what, which model, which parents, its C2PA."""
         result = made.result
-        credentials = await asyncio.to_thread(self._read_credentials, image.data, image.mime_type)
+        credentials = await self._credentials.read(image.data, image.mime_type)
         remote = await self._provider.check_provenance(image) if self._remote_check else None
         return FinishedImage(
             data=image.data,

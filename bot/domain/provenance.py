@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 
 from bot.domain.credentials import ContentCredentials
 from bot.domain.people import Requester
@@ -16,8 +17,14 @@ class ParentImage:
     number: int
     user_id: str
     origin: str  # "generated" | "attached"
-    ai_provenance: bool = False  # its own C2PA manifest says a generative model made it
+    credentials: str | None = None  # its C2PA state as the edit downloaded it, when it had a manifest
     permalink: str | None = None
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> ParentImage:
+        """From the JSON a job keeps; keys of older versions (`ai_provenance`) are dropped."""
+        known = {field.name for field in fields(cls)}
+        return cls(**{key: value for key, value in record.items() if key in known})
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import mimetypes
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.domain.credentials import ContentCredentials
+from bot.domain.credentials import ContentCredentials, CredentialReader
 from bot.domain.imaging import InputImage, fit_mask, has_transparency, pixel_size, prepare_input
 from bot.domain.regions import region_mask
 from bot.domain.requests import Prompt
@@ -18,7 +17,6 @@ from bot.storage.repositories import ThreadImages
 from bot.storage.tables import ImageRow
 
 MAX_SOURCE_IMAGES = 16
-CredentialsReader = Callable[[bytes, str], ContentCredentials]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,9 +50,9 @@ class Sources:
 
 
 class EditSources:
-    def __init__(self, images: ThreadImages, read_credentials: CredentialsReader) -> None:
+    def __init__(self, images: ThreadImages, credentials: CredentialReader) -> None:
         self._images = images
-        self._read_credentials = read_credentials
+        self._credentials = credentials
 
     async def resolve(
         self, *, channel: str, thread: str, edit: EditSource, prompt: Prompt, files: FileSource
@@ -92,7 +90,7 @@ class EditSources:
             original = await asyncio.to_thread(pixel_size, images[0][1].data)
             mask = await asyncio.to_thread(fit_mask, mask_file.name, mask_file.data, first.size, original_size=original)
         credentials = [
-            await asyncio.to_thread(self._read_credentials, download.data, _shared_type(download, image))
+            await self._credentials.read(download.data, _shared_type(download, image))
             for (_, download), image in zip(images, prepared, strict=True)
         ]
         return Sources(

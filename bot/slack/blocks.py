@@ -22,6 +22,7 @@ Block = dict[str, Any]
 PROMPT_PREVIEW_CHARS = 280
 ALT_TEXT_CHARS = 1000
 TITLE_CHARS = 120
+PARENT_CREDENTIALS_CHARS = 160  # 16 inputs must fit one 3000-character context element
 
 _STATUS_LABELS = {
     JobStatus.RECEIVED: ":hourglass_flowing_sand: queued",
@@ -179,8 +180,8 @@ def provenance_note(
         f"*Model:* `{provenance.model}` · {provenance.size} · {provenance.quality} quality · "
         f"{provenance.output_format.upper()}",
     ]
-    if provenance.credentials is not None:
-        lines.append(f"*C2PA:* {provenance.credentials.describe()}")
+    if provenance.credentials is not None:  # a certificate's names are anyone's words: escaped
+        lines.append(f"*C2PA:* {escape(provenance.credentials.describe())}")
     if provenance.remote_check:
         lines.append(provenance.remote_check)
     spend = [f"cost {usd(cost_micros)}" + (" for all images" if provenance.of > 1 else "")] if cost_micros else []
@@ -193,8 +194,8 @@ def provenance_note(
 
 def _parent_label(parent: ParentImage) -> str:
     details = [f"shared by <@{parent.user_id}>"] if parent.origin == "attached" else []
-    if parent.origin == "attached" and parent.ai_provenance:
-        details.append("it already carried AI provenance")
+    if parent.origin == "attached" and parent.credentials:
+        details.append(f"C2PA: {escape(shorten(parent.credentials, PARENT_CREDENTIALS_CHARS))}")
     label = f"<{parent.permalink}|#{parent.number}>" if parent.permalink else f"#{parent.number}"
     return f"{label} ({', '.join(details)})" if details else label
 
@@ -330,7 +331,7 @@ def lineage_message(lineages: Sequence[Lineage]) -> dict[str, Any]:
             if step.prompt:
                 lines.append(f"> {escape(shorten(step.prompt, 2_500))}")
             if step.c2pa:
-                lines.append(f"C2PA: {step.c2pa}")
+                lines.append(f"C2PA: {escape(step.c2pa)}")
             sections.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}})
         if lineage.truncated:
             sections.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "Older steps not shown."}]})

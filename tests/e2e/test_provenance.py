@@ -1,5 +1,6 @@
-"""Provenance as posted: the exact bytes, their C2PA state checked for real (valid, altered,
-missing), inputs that already carried AI provenance, and a three-step lineage."""
+"""Provenance as posted: the exact bytes, their C2PA state checked for real in each shape real
+files come in (fresh, a chain, an expired or self-made certificate, altered, remote, missing),
+as outputs and as attached inputs, and a three-step lineage."""
 
 from __future__ import annotations
 
@@ -10,17 +11,32 @@ import io
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+from aiohttp import web
 from PIL import Image
 from sqlmodel import Session, select
 
 from bot.config import Settings
 from bot.storage.tables import ImageParent, ImageRow, JobRow
 from tests.conftest import RunningBot, eventually, start_bot, stop_bot
-from tests.fakes.c2pa_signing import sign, trust_anchor
+from tests.fakes.c2pa_signing import (
+    SELF_MADE_OPENAI,
+    alter_content,
+    chatgpt_chain,
+    expired_files,
+    identity,
+    sign,
+    sign_remote,
+    trust_anchor,
+)
 from tests.fakes.fake_images import FakeImagesAPI
 from tests.fakes.fake_slack import FakeSlack
+
+UNVERIFIED = "claims to be signed by OpenAI (test) (not verified)"
+CLAIMED = "claims to be signed by OpenAI (test)"
 
 
 def note(slack: FakeSlack, index: int = -1) -> str:
@@ -40,18 +56,91 @@ async def test_a_signed_output_is_posted_untouched_and_reported_valid(
     await first_image(slack)
     uploaded = next(iter(slack.files.values()))
     assert hashlib.sha256(uploaded.content).digest() == hashlib.sha256(images.outputs[0]).digest()
-    assert "C2PA:* signed by OpenAI (test), valid" in note(slack)
+    assert f"C2PA:* intact; {UNVERIFIED}; AI-made with gpt-image-1-mini" in note(slack)
     await eventually(lambda: "done" in str(slack.messages[0].blocks), what="done")
     with Session(bot.database()) as session:
         row = session.exec(select(ImageRow)).one()
-    assert row.c2pa == "signed by OpenAI (test), valid; created by gpt-image-1-mini"
+    assert row.c2pa == f"intact; {UNVERIFIED}; AI-made with gpt-image-1-mini"
     assert row.sha256 == hashlib.sha256(uploaded.content).hexdigest()
 
 
-async def test_an_altered_output_is_reported_invalid(bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI) -> None:
+async def test_an_altered_output_is_reported_altered(bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI) -> None:
     images.tamper_outputs = True
     await first_image(slack)
-    assert "INVALID (altered)" in note(slack)
+    assert "C2PA:* ALTERED: the image no longer matches its manifest" in note(slack)
+    assert "signed by" not in note(slack), "the claims of an altered manifest are not repeated"
+
+
+def _expired(data: bytes, mime_type: str, model: str) -> bytes:
+    return expired_files()[mime_type][0]
+
+
+def _expired_chain(data: bytes, mime_type: str, model: str) -> bytes:
+    return expired_files()[mime_type][1]
+
+
+def _chain(data: bytes, mime_type: str, model: str) -> bytes:
+    return chatgpt_chain(data, mime_type, model="GPT-4o")
+
+
+def _self_made(data: bytes, mime_type: str, model: str) -> bytes:
+    return sign(data, mime_type, model=model, signer=identity(SELF_MADE_OPENAI))
+
+
+@pytest.mark.parametrize(
+    ("shape", "output_format", "expected"),
+    [
+        (_chain, "png", f"C2PA:* intact; {UNVERIFIED}; AI-made with GPT-4o ({CLAIMED}), opened in ChatGPT"),
+        (_expired, "jpeg", f"C2PA:* intact, certificate expired; {UNVERIFIED}; AI-made with gpt-image-1-mini"),
+        (
+            _expired_chain,
+            "webp",
+            f"C2PA:* intact, certificate expired; {UNVERIFIED}; AI-made with GPT-4o ({CLAIMED}), opened in ChatGPT",
+        ),
+        (_self_made, "png", "C2PA:* intact; claims to be signed by OpenAI (not verified); AI-made with"),
+    ],
+)
+async def test_each_shape_of_output_gets_its_own_note(
+    bot: RunningBot,
+    slack: FakeSlack,
+    images: FakeImagesAPI,
+    shape: Callable[[bytes, str, str], bytes],
+    output_format: str,
+    expected: str,
+) -> None:
+    images.credentials_shape = shape
+    await slack.slash(f"a lighthouse at dusk --format {output_format}")
+    await eventually(lambda: len(slack.files) == 1, what="the image")
+    assert expected in note(slack)
+    assert "ALTERED" not in note(slack)
+
+
+async def test_an_output_with_a_remote_manifest_is_not_fetched(
+    bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    """The file names a URL on a local server; Easel must send it nothing."""
+    requests: list[str] = []
+
+    async def record(request: web.Request) -> web.Response:
+        requests.append(request.path)
+        return web.Response(body=b"")
+
+    app = web.Application()
+    app.router.add_get("/{name}", record)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    images.credentials_shape = lambda data, mime, model: sign_remote(
+        data, mime, model=model, url=f"http://127.0.0.1:{port}/manifest.c2pa"
+    )[0]
+    try:
+        await first_image(slack)
+    finally:
+        await runner.cleanup()
+    assert "could not be checked: its manifest is stored remotely, and remote manifests are not fetched" in note(slack)
+    assert requests == []
 
 
 async def test_an_output_without_a_manifest_claims_none(
@@ -62,21 +151,30 @@ async def test_an_output_without_a_manifest_claims_none(
     assert "C2PA:* no manifest" in note(slack) and "signed by" not in note(slack)
 
 
-async def test_an_input_that_carried_ai_provenance_is_named(
-    bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
-) -> None:
+async def test_each_input_states_its_credentials(bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI) -> None:
     thread = await first_image(slack)
     buffer = io.BytesIO()
     Image.new("RGB", (512, 512), (5, 6, 7)).save(buffer, "PNG")
-    earlier_ai_image = sign(buffer.getvalue(), "image/png", model="some-model")
     plain = buffer.getvalue()
-    for name, data in (("ai.png", earlier_ai_image), ("photo.png", plain)):
-        file = slack.host_file(data, name=name, mimetype="image/png", channel="C0GENERAL")
-        uploads = len(slack.files)
+    inputs = {
+        "chatgpt.png": (chatgpt_chain(plain, "image/png"), f"AI-made with GPT-4o ({CLAIMED}), opened in ChatGPT"),
+        "expired.jpg": (expired_files()["image/jpeg"][1], "C2PA: intact, certificate expired;"),
+        "altered.png": (alter_content(sign(plain, "image/png", model="m")), "C2PA: ALTERED: the image no longer"),
+        "remote.png": (
+            sign_remote(plain, "image/png", model="m", url="http://127.0.0.1:9/m.c2pa")[0],
+            "C2PA: could not be checked: its manifest is stored remotely",
+        ),
+    }
+    for index, (name, (data, expected)) in enumerate(inputs.items(), start=1):
+        mimetype = "image/jpeg" if name.endswith(".jpg") else "image/png"
+        file = slack.host_file(data, name=name, mimetype=mimetype, channel="C0GENERAL")
         await slack.say("make it foggy", thread_ts=thread, files=[file])
-        await eventually(lambda n=uploads: len(slack.files) == n + 1, what=f"the edit of {name}")  # type: ignore[misc]
-    assert "it already carried AI provenance" in note(slack, 1)
-    assert "AI provenance" not in note(slack, 2)
+        await eventually(lambda n=index: len(slack.files) == n + 1, what=f"the edit of {name}")  # type: ignore[misc]
+        assert "shared by <@U0ALICE>, C2PA: " in note(slack) and expected in note(slack), name
+    photo = slack.host_file(plain, name="photo.png", mimetype="image/png", channel="C0GENERAL")
+    await slack.say("make it foggy", thread_ts=thread, files=[photo])
+    await eventually(lambda: len(slack.files) == len(inputs) + 2, what="the edit of a plain photo")
+    assert "(shared by <@U0ALICE>)" in note(slack), "an input without a manifest claims nothing"
 
 
 async def test_a_three_step_chain_keeps_people_and_parents(
@@ -133,7 +231,7 @@ async def test_the_provenance_button_and_command_show_the_whole_chain(
     rendered = str(chain["blocks"])
     assert "edited from #1 for <@U0BOB>" in rendered and "generated for <@U0ALICE>" in rendered
     assert "> add a boat" in rendered and "> a lighthouse at dusk" in rendered
-    assert rendered.count("C2PA: signed by OpenAI (test), valid") == 2
+    assert rendered.count(f"C2PA: intact; {UNVERIFIED}") == 2
 
     second = list(slack.files)[1]
     await slack.slash(f"provenance <{slack.base_url}/files/U0BOT/{second}/easel.png>", user="U0CAROL")
@@ -179,9 +277,7 @@ async def test_the_records_export_as_json_lines(
     assert [(r["number"], r["user"], r["parents"]) for r in records] == [(1, "U0ALICE", []), (2, "U0BOB", [1])]
     assert records[1]["job"]["prompt"] == "add a boat" and records[1]["job"]["model"] == "gpt-image-1-mini"
     assert [r["sha256"] for r in records] == [hashlib.sha256(f.content).hexdigest() for f in slack.files.values()]
-    assert (
-        records[0]["c2pa"] == "signed by OpenAI (test), valid; created by gpt-image-1-mini" and records[0]["permalink"]
-    )
+    assert records[0]["c2pa"] == f"intact; {UNVERIFIED}; AI-made with gpt-image-1-mini" and records[0]["permalink"]
 
     bad = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -227,4 +323,4 @@ async def test_a_trust_list_marks_outputs_trusted(
         await first_image(slack)
     finally:
         await stop_bot(bot)
-    assert "C2PA:* signed by OpenAI (test), valid and trusted" in note(slack)
+    assert "C2PA:* intact; signed by OpenAI (test) (verified); AI-made with gpt-image-1-mini" in note(slack)

@@ -16,13 +16,14 @@ import json
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 from PIL import Image, ImageDraw
 
-from tests.fakes.c2pa_signing import sign, tamper
+from tests.fakes.c2pa_signing import alter_content, sign
 from tests.fakes.loopback import LoopbackServer
 
 SIZES = {"1024x1024": (1024, 1024), "1536x1024": (1536, 1024), "1024x1536": (1024, 1536)}
@@ -105,7 +106,9 @@ class FakeImagesAPI(LoopbackServer):
         self.known_deployments: set[str] | None = None
         self.provenance_checks: list[ProvenanceCheck] = []
         self.sign_outputs = True  # every output carries a C2PA manifest, as OpenAI's do
-        self.tamper_outputs = False  # flip a byte after signing: the manifest no longer validates
+        self.tamper_outputs = False  # change the file after signing: the manifest no longer validates
+        # Credentials of another shape for outputs: (rendered bytes, MIME type, model) -> file.
+        self.credentials_shape: Callable[[bytes, str, str], bytes] | None = None
         self._faults: deque[Fault] = deque()
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -334,9 +337,12 @@ class FakeImagesAPI(LoopbackServer):
 
     def _finish(self, data: bytes, params: dict[str, Any], model: str) -> bytes:
         """Sign (and, if asked, spoil) an output the way the real service's would be."""
-        if self.sign_outputs:
-            data = sign(data, f"image/{params['output_format']}", model=model)
-        return tamper(data) if self.tamper_outputs else data
+        mime_type = f"image/{params['output_format']}"
+        if self.credentials_shape is not None:
+            data = self.credentials_shape(data, mime_type, model)
+        elif self.sign_outputs:
+            data = sign(data, mime_type, model=model)
+        return alter_content(data) if self.tamper_outputs else data
 
     def _render(self, params: dict[str, Any], files: list[RecordedFile], index: int, *, partial: bool = False) -> bytes:
         """A cheap but real image: a colour from the prompt, or the first input image, tinted."""
