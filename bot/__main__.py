@@ -1,4 +1,4 @@
-"""`python -m bot [run|check|generate]`: settings, logging, then the chosen command."""
+"""`python -m bot [run|check|generate|provenance|db]`: settings, logging, then the chosen command."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from bot.config import Settings, load_settings
 from bot.errors import ConfigError
 from bot.local import generate_to_file
 from bot.runtime import serve
+from bot.storage import schema
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,6 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--channel", help="only this channel id (default: every channel)")
     export.add_argument("--since", required=True, help="ISO date or time, e.g. 2026-11-01 (UTC unless given)")
     export.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
+    database = commands.add_parser("db", help="the database schema")
+    database_commands = database.add_subparsers(dest="db_command", required=True)
+    database_commands.add_parser("upgrade", help="apply the migrations the database lacks")
+    database_commands.add_parser("current", help="print the database's revision")
+    revision = database_commands.add_parser("revision", help="write a new migration for changes to tables.py")
+    revision.add_argument("message", help='what it changes, e.g. "jobs get a priority"')
     args, rest = parser.parse_known_args(argv)
     if rest and args.command != "generate":
         parser.error(f"unrecognised arguments: {' '.join(rest)}")
@@ -43,6 +50,11 @@ def main(argv: list[str] | None = None) -> int:
         _configure_logging(settings)
         if args.command == "check":
             return asyncio.run(_check(settings))
+        if args.command == "db" and args.db_command == "revision":
+            print(schema.new_revision(args.message))
+            return 0
+        if args.command == "db":
+            return _database(settings, args.db_command)
         if args.command == "provenance":
             return _export(settings, args.channel, args.since, args.output)
         if args.command == "generate":
@@ -69,6 +81,15 @@ def _export(settings: Settings, channel: str | None, since: str, output: Path | 
     return 0
 
 
+def _database(settings: Settings, command: str) -> int:
+    if command == "upgrade":
+        schema.upgrade(settings.database_url)
+    revision = schema.current(settings.database_url)
+    state = "up to date" if revision == schema.head() else f"this Easel needs {schema.head()}"
+    print(f"{revision or 'none'} ({state})")
+    return 0
+
+
 async def _check(settings: Settings) -> int:
     lines: list[str] = []
     ok = await run_checks(settings, out=lines)
@@ -80,8 +101,8 @@ def _configure_logging(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
-    # The HTTP client libraries log request lines at INFO; keep them for DEBUG runs.
-    for noisy in ("httpx2", "openai", "slack_sdk"):
+    # The HTTP client libraries log request lines at INFO, Alembic its set-up; keep them for DEBUG runs.
+    for noisy in ("httpx2", "openai", "slack_sdk", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.getLevelName(settings.log_level), logging.WARNING))
 
 

@@ -14,7 +14,7 @@ from bot.storage.tables import ImageRow, JobRow
 
 async def export_provenance(settings: Settings, *, channel: str | None, since: datetime, out: TextIO) -> int:
     """Write one JSON object per image recorded since `since`; return how many."""
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, upgrade=settings.database_upgrade_on_start)
     try:
         records = await ThreadImages(database).audit_records(channel, since)
     finally:

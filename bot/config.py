@@ -115,6 +115,7 @@ class Settings:
     shutdown_grace_seconds: float = 30.0
     jobs: JobSettings = JobSettings()
     database_url: str = "sqlite:///easel.db"
+    database_upgrade_on_start: bool = True  # off: operators run `python -m bot db upgrade` themselves
     log_level: str = "INFO"
 
     @property
@@ -136,8 +137,9 @@ class Settings:
             value = env.get(name, "").strip()
             return value or None
 
-        def switch(name: str) -> bool:
-            return (text(name) or "0").lower() in ("1", "true", "yes", "on")
+        def switch(name: str, *, default: bool = False) -> bool:
+            value = text(name)
+            return default if value is None else value.lower() in ("1", "true", "yes", "on")
 
         def secret(name: str) -> Secret | None:
             value = text(name)
@@ -234,6 +236,7 @@ class Settings:
                 retry_seconds=number("JOB_RETRY_SECONDS", 5.0, minimum=0),
             ),
             database_url=text("DATABASE_URL") or "sqlite:///easel.db",
+            database_upgrade_on_start=switch("DATABASE_UPGRADE_ON_START", default=True),
             log_level=choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),
         )
 

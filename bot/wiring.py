@@ -66,7 +66,7 @@ def limit_policy(settings: Settings) -> LimitPolicy:
 
 def build_services(settings: Settings) -> Services:
     provider = build_provider(settings)
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, upgrade=settings.database_upgrade_on_start)
     # Azure OpenAI does not return WebP.
     formats = tuple(f for f in FORMATS if not (settings.uses_azure and f == "webp"))
     threads = ThreadImages(database)

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
-from sqlmodel import SQLModel, create_engine
+from sqlalchemy import Engine, MetaData
+from sqlmodel import create_engine
 
 from bot.config import Secret, Settings
 from bot.runtime import serve
-from bot.storage.database import make_engine
+from bot.storage import schema
+from bot.storage.engines import make_engine
 from tests.fakes.fake_images import FakeImagesAPI
 from tests.fakes.fake_slack import FakeSlack
 from tests.postgres import PostgresServer, postgres_server
@@ -108,10 +109,18 @@ def postgres_url(postgres: PostgresServer) -> str:
 
 
 @pytest.fixture
-def fresh_postgres(postgres_url: str) -> Iterator[str]:
-    """The session's server with empty tables for each test."""
+def empty_postgres(postgres_url: str) -> str:
+    """The session's server with no table at all (not even Alembic's) for each test."""
     engine = make_engine(postgres_url)
-    SQLModel.metadata.drop_all(engine)
-    SQLModel.metadata.create_all(engine)
+    existing = MetaData()
+    existing.reflect(engine)
+    existing.drop_all(engine)
     engine.dispose()
-    yield postgres_url
+    return postgres_url
+
+
+@pytest.fixture
+def fresh_postgres(empty_postgres: str) -> str:
+    """The session's server with every migration applied and empty tables for each test."""
+    schema.upgrade(empty_postgres)
+    return empty_postgres

@@ -9,6 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
+from bot.storage import schema
 from tests.conftest import eventually
 from tests.fakes.fake_images import FakeImagesAPI
 from tests.fakes.fake_slack import FakeSlack
@@ -69,6 +70,25 @@ async def test_dotenv_file_is_read(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("SLACK_BOT_TOKEN=xoxb-from-file\nSLACK_APP_TOKEN=xapp-from-file\n")
     code, _, err = await run_bot(tmp_path, environment(tmp_path))
     assert code == 2 and "OPENAI_API_KEY" in err, "the tokens came from .env; only the model key is missing"
+
+
+async def test_db_upgrade_and_current_need_no_tokens(tmp_path: Path) -> None:
+    head, env = schema.head(), environment(tmp_path)
+    assert await run_bot(tmp_path, env, "db", "current") == (0, f"none (this Easel needs {head})\n", "")
+    code, out, err = await run_bot(tmp_path, env, "db", "upgrade")
+    assert (code, out) == (0, f"{head} (up to date)\n"), err
+    assert f"upgrading the database from revision none to {head}" in err
+    assert await run_bot(tmp_path, env, "db", "current") == (0, f"{head} (up to date)\n", "")
+
+
+async def test_with_upgrades_off_the_bot_names_the_command_to_run(
+    tmp_path: Path, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    env = {**fake_environment(tmp_path, slack, images), "DATABASE_UPGRADE_ON_START": "off"}
+    code, _, err = await run_bot(tmp_path, env)
+    assert code == 2 and "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.endswith("run `python -m bot db upgrade` (or leave DATABASE_UPGRADE_ON_START on)")
 
 
 async def test_check_reports_every_part_working(tmp_path: Path, slack: FakeSlack, images: FakeImagesAPI) -> None:

@@ -1,6 +1,6 @@
 """The Dockerfile, checked without a Docker engine: its COPY and RUN steps are replayed in a
-fresh virtual environment, and the image's command starts (and stops with one line, since
-no tokens are set)."""
+fresh virtual environment, the image's command starts (and stops with one line, since
+no tokens are set), and the installed package carries its migrations."""
 
 from __future__ import annotations
 
@@ -69,3 +69,19 @@ def test_the_build_steps_install_a_bot_that_starts(tmp_path: Path) -> None:
     )
     assert started.returncode == 2, started.stderr
     assert started.stderr.strip() == "easel: SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)"
+    upgraded = subprocess.run(
+        [str(python), "-m", "bot", "db", "upgrade"],
+        cwd=workdir,
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert upgraded.returncode == 0 and upgraded.stdout.endswith("(up to date)\n"), upgraded.stderr
+    where = subprocess.run(
+        [str(python), "-c", "import bot.storage.schema as s; print(s.MIGRATIONS)"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+    )
+    assert "/site-packages/bot/" in where.stdout, "the migrations came from the installed package, not the checkout"

@@ -19,9 +19,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session, SQLModel, create_engine, select
+from sqlmodel import Session, create_engine, select
 
 from bot.config import JobSettings, LimitSettings, Settings
+from bot.storage import schema
 from bot.storage.tables import ImageRow, JobOutput, JobRow, LedgerRow, ReceivedEvent
 from tests.conftest import eventually, start_bot, stop_bot
 from tests.fakes.environment import bot_environment
@@ -147,8 +148,8 @@ async def test_killed_during_the_upload_the_kept_image_is_posted_after_the_resta
 
 def left_behind(database_url: str, job: JobRow, charge: LedgerRow | None = None) -> None:
     """Rows as a process that stopped at the wrong moment leaves them."""
+    schema.upgrade(database_url)
     engine = create_engine(database_url)
-    SQLModel.metadata.create_all(engine)
     with Session(engine) as session:
         if charge is not None:
             session.add(charge)
@@ -485,8 +486,8 @@ async def test_a_command_acked_by_a_process_that_then_died_is_started_by_the_nex
 ) -> None:
     """As a process killed between acking /imagine and recording its job leaves it."""
     command = slack.slash_command("a lighthouse at dusk --quality low")
+    schema.upgrade(settings.database_url)
     engine = create_engine(settings.database_url)
-    SQLModel.metadata.create_all(engine)
     with Session(engine) as session:
         session.add(
             ReceivedEvent(

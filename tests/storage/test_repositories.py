@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.errors import ConfigError
 from bot.storage.database import Database
 from bot.storage.repositories import Attachment, EventLog, JobRepository, ThreadImages
 from bot.storage.tables import JobRow
@@ -132,16 +130,8 @@ async def test_jobs_survive_a_restart(tmp_path: Path) -> None:
     job = await JobRepository(first).add(new_job())
     first.close()
     assert job.id is not None
-    stored = await JobRepository(Database(url)).get(job.id)  # create_all must not wipe the file
+    stored = await JobRepository(Database(url)).get(job.id)  # opening it again keeps its rows
     assert stored is not None and stored.prompt == "a lighthouse"
-
-
-def test_a_database_from_an_older_easel_is_named_at_start_up(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    with sqlite3.connect(path) as old:
-        old.execute("CREATE TABLE jobs (id INTEGER PRIMARY KEY, prompt TEXT)")
-    with pytest.raises(ConfigError, match=r"jobs\.request_key"):
-        Database(f"sqlite:///{path}")
 
 
 async def test_an_event_left_unhandled_is_taken_up_once(database: Database) -> None:
