@@ -11,12 +11,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.slack import actions, blocks, commands, events, home, replies
+from bot.slack.decoding import DisplayNames
 from bot.wiring import Services
 
 logger = logging.getLogger(__name__)
 
 
-def build_app(settings: Settings, services: Services, client: AsyncWebClient) -> AsyncApp:
+def build_app(settings: Settings, services: Services, client: AsyncWebClient, names: DisplayNames) -> AsyncApp:
     secret = settings.slack_signing_secret
     app = AsyncApp(
         client=client,
@@ -25,7 +26,7 @@ def build_app(settings: Settings, services: Services, client: AsyncWebClient) ->
         logger=logging.getLogger("slack_bolt"),
     )
     commands.register(app, services)
-    events.register(app, services)
+    events.register(app, services, names)
     home.register(app, services)
     actions.register(app, services)
 

@@ -19,6 +19,7 @@ from bot.domain.worker import JobWorker, WorkerPolicy
 from bot.errors import ConfigError
 from bot.slack import commands, events
 from bot.slack.client import build_web_client
+from bot.slack.decoding import DisplayNames
 from bot.slack.publisher import SlackSurface
 from bot.wiring import Services, build_services
 
@@ -38,7 +39,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             except SlackApiError as exc:
                 raise ConfigError(f"SLACK_BOT_TOKEN was refused by Slack: {exc.response.get('error')}") from None
             logger.info("connected to Slack as %s in %s", identity.get("user"), identity.get("team"))
-            app = build_app(settings, services, client)
+            names = DisplayNames(client)
+            app = build_app(settings, services, client, names)
             worker = JobWorker(
                 services.jobs,
                 services.job_records,
@@ -52,7 +54,9 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
                 ),
             )
             worker.start()
-            replayer = asyncio.create_task(_replay_events(client, settings, services, bot_user_id=identity["user_id"]))
+            replayer = asyncio.create_task(
+                _replay_events(client, settings, services, names, bot_user_id=identity["user_id"])
+            )
             if settings.slack_app_token is not None:
                 handler = AsyncSocketModeHandler(app, settings.slack_app_token.reveal(), web_client=client)
                 await handler.connect_async()  # type: ignore[no-untyped-call]
@@ -76,7 +80,9 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         await services.close()
 
 
-async def _replay_events(client: AsyncWebClient, settings: Settings, services: Services, *, bot_user_id: str) -> None:
+async def _replay_events(
+    client: AsyncWebClient, settings: Settings, services: Services, names: DisplayNames, *, bot_user_id: str
+) -> None:
     """Now and then, handle the commands and messages a stopped process had acked but not
     handled (two leases old: a live replica has long since finished with them)."""
     every = min(settings.jobs.lease_seconds, 60.0)
@@ -89,7 +95,7 @@ async def _replay_events(client: AsyncWebClient, settings: Settings, services: S
                     if key.startswith("command:"):
                         await commands.replay(payload, client, services)
                     else:
-                        await events.replay(payload, client, services, bot_user_id=bot_user_id)
+                        await events.replay(payload, client, services, names, bot_user_id=bot_user_id)
                 except Exception:
                     logger.exception("%s could not be handled", key)
         except Exception:

@@ -37,15 +37,14 @@ def test_socket_mode_and_the_command_are_declared() -> None:
     assert MANIFEST["settings"]["socket_mode_enabled"] is True
     assert [c["command"] for c in MANIFEST["features"]["slash_commands"]] == ["/imagine"]
     assert MANIFEST["settings"]["interactivity"]["is_enabled"] is True
-    assert {"app_mention", "message.channels", "message.groups", "message.im", "message.mpim"} <= set(BOT_EVENTS)
+    assert {"message.channels", "message.groups", "message.im", "message.mpim"} <= set(BOT_EVENTS)
+    assert "app_mention" not in BOT_EVENTS, "mentions arrive as messages: one path, least privilege"
 
 
 @pytest.mark.parametrize("subscription", BOT_EVENTS)
 async def test_every_subscribed_event_is_acked(bot: RunningBot, slack: FakeSlack, subscription: str) -> None:
     """An event without a listener gets no ack, and Slack delivers it again and again."""
-    if subscription == "app_mention":
-        payload = slack.app_mention_event("<@U0BOT> help")
-    elif subscription == "app_home_opened":
+    if subscription == "app_home_opened":
         payload = slack.app_home_opened_event()
     else:
         payload = slack.message_event("hello there")

@@ -7,6 +7,7 @@ limits, jobs and provenance as a typed request, in the thread of the result it c
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -30,10 +31,15 @@ from bot.slack.account import is_admin
 from bot.slack.home import publish_home
 from bot.slack.intake import start_job
 from bot.slack.mrkdwn import slack_date
+from bot.slack.workspaces import interaction_serves, of_interaction
 from bot.wiring import Services
+
+logger = logging.getLogger(__name__)
 
 EDIT_IMAGE_CHOICES = 10  # the thread's latest images the dialog offers
 THREAD_LOOKUP = 500  # images of a thread searched for the ones a submitted dialog names
+# files.delete on a file already deleted answers `file_deleted`; one never there, `file_not_found`.
+FILE_GONE = {"file_not_found", "file_deleted"}
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -48,7 +54,12 @@ def register(app: AsyncApp, services: Services) -> None:
         if not lineages:
             await _answer(respond, ":mag: No record of that.")
             return
-        await respond(response_type="ephemeral", replace_original=False, **blocks.lineage_message(lineages))
+        shown = await respond(response_type="ephemeral", replace_original=False, **blocks.lineage_message(lineages))
+        if shown.status_code != 200:  # respond() hands Slack's refusal back instead of raising
+            logger.warning("provenance of job %s not shown: %s", job_id, shown.body)
+            await _answer(
+                respond, ":warning: Slack would not show that provenance record; an admin can find it in the logs."
+            )
 
     @app.action(re.compile(f"^{blocks.FOLLOW_UP_PREFIX}"))
     async def follow_up(
@@ -189,7 +200,7 @@ def register(app: AsyncApp, services: Services) -> None:
             try:
                 await client.files_delete(file=image.slack_file_id or "")
             except SlackApiError as exc:
-                if exc.response.get("error") != "file_not_found":
+                if exc.response.get("error") not in FILE_GONE:
                     raise
         now = datetime.now(UTC)
         await services.threads.mark_deleted([i.id for i in images if i.id is not None], by=user, at=now)
@@ -222,16 +233,14 @@ def register(app: AsyncApp, services: Services) -> None:
 
 
 def _requester(body: dict[str, Any]) -> Requester:
-    """Whoever clicked; a visitor from another workspace is declined, as in messages."""
-    team = _team(body)
-    user = body["user"]
-    if user.get("team_id") and user["team_id"] != team:
+    """Whoever clicked; a visitor from another organisation is declined, as in messages."""
+    if not interaction_serves(body):
         raise InputRejected("Easel makes images for members of the workspace that installed it")
-    return Requester(team, user["id"])
+    return Requester(_team(body), body["user"]["id"])
 
 
 def _team(body: dict[str, Any]) -> str:
-    return str((body.get("team") or {}).get("id") or body["user"].get("team_id", ""))
+    return of_interaction(body).team_id
 
 
 def _channel(body: dict[str, Any]) -> str:

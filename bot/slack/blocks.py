@@ -14,12 +14,14 @@ from bot.domain.people import Requester
 from bot.domain.pricing import usd
 from bot.domain.provenance import ParentImage, Provenance
 from bot.domain.requests import USAGE, OptionDefaults, Prompt
-from bot.slack.mrkdwn import escape, shorten, slack_date
+from bot.slack.mrkdwn import escape, excerpt, fit, shorten, slack_date
 from bot.storage.tables import ImageRow
 
 Block = dict[str, Any]
 
 PROMPT_PREVIEW_CHARS = 280
+TEXT_CHARS = 3000  # Block Kit's most for a text object (section text, context element, field)
+PARENTS_CHARS = 2000  # of a note's first line, for links to the images it was made from
 ALT_TEXT_CHARS = 1000
 TITLE_CHARS = 120
 PARENT_CREDENTIALS_CHARS = 160  # 16 inputs must fit one 3000-character context element
@@ -75,7 +77,7 @@ def request_message(
     verb = "asked to edit" if editing else "asked"
     if editing and prompt.version is not None:
         verb += f" image #{prompt.version}"
-    asked = f"<@{requester.user_id}> {verb}: {escape(shorten(prompt.text, PROMPT_PREVIEW_CHARS))}"
+    asked = f"<@{requester.user_id}> {verb}: {excerpt(prompt.text, PROMPT_PREVIEW_CHARS)}"
     details = (
         f"{model} · {options.size if options.size_given or not editing else 'size of the source'} · {options.quality}"
     )
@@ -168,15 +170,14 @@ def provenance_note(
     title = f"*Image #{provenance.number}* · " if provenance.number is not None else ""
     requester = f"<@{provenance.requester.user_id}>"
     if provenance.parents:
-        sources = ", ".join(_parent_label(parent) for parent in provenance.parents)
-        made = f"edited from {sources} by {requester}"
+        made = f"edited from {_parent_list(provenance.parents)} by {requester}"
     else:
         made = f"requested by {requester}"
     if provenance.region:
         made += f" · region {provenance.region}"
     lines = [
         f"{title}{made} · {slack_date(provenance.requested_at)}{counter}",
-        f"*Prompt:* {escape(shorten(provenance.prompt, PROMPT_PREVIEW_CHARS))}",
+        f"*Prompt:* {excerpt(provenance.prompt, PROMPT_PREVIEW_CHARS)}",
         f"*Model:* `{provenance.model}` · {provenance.size} · {provenance.quality} quality · "
         f"{provenance.output_format.upper()}",
     ]
@@ -189,7 +190,23 @@ def provenance_note(
         spend.append(f"<@{provenance.requester.user_id}>: {allowance}")
     if spend:
         lines.append(" · ".join(spend))
-    return [{"type": "context", "elements": [{"type": "mrkdwn", "text": line} for line in lines]}]
+    return [{"type": "context", "elements": [{"type": "mrkdwn", "text": fit(line, TEXT_CHARS)} for line in lines]}]
+
+
+def _parent_list(parents: Sequence[ParentImage]) -> str:
+    """The parents' links, as many as fit in a context element; the rest as "+N more"."""
+    labels: list[str] = []
+    for index, parent in enumerate(parents):
+        label = _parent_label(parent)
+        if sum(len(kept) + 2 for kept in labels) + len(label) > PARENTS_CHARS:
+            return ", ".join(labels) + f" +{len(parents) - index} more"
+        labels.append(label)
+    return ", ".join(labels)
+
+
+def note_text(note: list[Block]) -> str:
+    """A note's lines as one mrkdwn text, for when Slack will not take its blocks."""
+    return "\n".join(element["text"] for block in note for element in block.get("elements", []))
 
 
 def _parent_label(parent: ParentImage) -> str:
@@ -217,8 +234,9 @@ def alt_text(prompt: str) -> str:
 
 
 def message(text: str) -> dict[str, Any]:
-    """A plain mrkdwn message with the same words as its notification text."""
-    return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
+    """A plain mrkdwn message with the same words as its notification text (the section cut
+    to Block Kit's 3000 characters; the notification text may be longer)."""
+    return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": fit(text, TEXT_CHARS)}}]}
 
 
 def help_message(*, default_size: str, default_quality: str, quiet_prefix: str) -> dict[str, Any]:
@@ -301,7 +319,7 @@ def home_view(
         link = f"<{image.permalink}|open in its thread>" if image.permalink else ""
         section: Block = {
             "type": "section",
-            "text": {"type": "mrkdwn", "text": f"*#{image.number}* {escape(shorten(prompt, 150))}\n{link}"},
+            "text": {"type": "mrkdwn", "text": f"*#{image.number}* {excerpt(prompt, 150)}\n{link}"},
         }
         if image.slack_file_id and image.mime_type in ("image/png", "image/jpeg"):  # slack_file takes no WebP
             section["accessory"] = {
@@ -329,10 +347,10 @@ def lineage_message(lineages: Sequence[Lineage]) -> dict[str, Any]:
                 )
             lines = [head]
             if step.prompt:
-                lines.append(f"> {escape(shorten(step.prompt, 2_500))}")
+                lines.append(f"> {excerpt(step.prompt, 2_500)}")
             if step.c2pa:
                 lines.append(f"C2PA: {escape(step.c2pa)}")
-            sections.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}})
+            sections.append({"type": "section", "text": {"type": "mrkdwn", "text": fit("\n".join(lines), TEXT_CHARS)}})
         if lineage.truncated:
             sections.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "Older steps not shown."}]})
         sections.append({"type": "divider"})

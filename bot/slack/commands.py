@@ -15,6 +15,7 @@ from bot.domain.people import Requester
 from bot.domain.requests import HelpWanted, Prompt, parse_prompt
 from bot.errors import BotError, InputRejected
 from bot.slack import account, blocks, replies
+from bot.slack.decoding import decode
 from bot.slack.intake import start_job
 from bot.wiring import Services
 
@@ -27,12 +28,13 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.command("/imagine")
     async def imagine(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond) -> None:
         """Answer bad input and help in the ack itself; everything else after it."""
-        text = command.get("text", "")
         requester = Requester(command["team_id"], command["user_id"])
         try:
-            account_command = parse_account_command(text)
+            # Account commands name people by their tokens (`<@U…|name>`), so they read the text
+            # as Slack sent it; a prompt is read as the person typed it.
+            account_command = parse_account_command(command.get("text", ""))
             # The workspace's defaults here: the ack must not wait for the database.
-            parsed = None if account_command else parse_prompt(text, services.option_defaults)
+            parsed = None if account_command else parse_prompt(_typed(command), services.option_defaults)
             if isinstance(parsed, Prompt) and (parsed.region is not None or parsed.version is not None):
                 raise InputRejected("`--region` and `#N` are for edits: reply in an image's thread with them")
         except InputRejected as error:
@@ -74,7 +76,7 @@ async def _start(command: dict[str, Any], client: AsyncWebClient, services: Serv
     requester = Requester(command["team_id"], command["user_id"])
     try:
         # Now with the person's own defaults (which can still refuse, e.g. --transparent with JPEG).
-        parsed = parse_prompt(command.get("text", ""), await services.iteration.defaults_for(requester))
+        parsed = parse_prompt(_typed(command), await services.iteration.defaults_for(requester))
         assert isinstance(parsed, Prompt)  # the same text parsed to a prompt in the ack
         await start_job(
             client,
@@ -86,6 +88,12 @@ async def _start(command: dict[str, Any], client: AsyncWebClient, services: Serv
         )
     except BotError as error:
         await respond(response_type="ephemeral", replace_original=False, **blocks.message(replies.for_error(error)))
+
+
+def _typed(command: dict[str, Any]) -> str:
+    """The command's text as the person typed it. With `should_escape` (manifest.yml) every
+    mention carries its name (`<@U…|name>`), so decoding needs no lookup and fits in the ack."""
+    return decode(command.get("text", ""))
 
 
 def _request_key(command: dict[str, Any]) -> str | None:

@@ -1,15 +1,15 @@
-"""Messages: replies in Easel's threads become edits; mentions generate or edit.
+"""Messages: replies in Easel's threads become edits; mentions and direct messages generate
+or edit.
 
 Each subscribed event type has a listener, or Slack would get no ack and deliver the event
-again. A mention arrives twice, as `app_mention` (sometimes without its files) and as
-`message` (with them): the `message` event is the one handled.
+again. Mentions come as `message` events (with their files), so `app_mention` is not
+subscribed: one path for every message.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,13 +22,14 @@ from bot.domain.requests import HelpWanted, parse_prompt
 from bot.domain.sources import EditSource
 from bot.errors import BotError, InputRejected
 from bot.slack import blocks, replies
+from bot.slack.decoding import DisplayNames, mentions, without_mention
 from bot.slack.intake import start_job
 from bot.slack.publisher import CANNOT_POST
+from bot.slack.workspaces import event_serves, of_event
 from bot.storage.repositories import Attachment
 from bot.wiring import Services
 
 logger = logging.getLogger(__name__)
-_MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 # Message subtypes that carry something a person wrote; edits, deletions and joins do not.
 _PERSON_SUBTYPES = {None, "file_share", "thread_broadcast"}
 BACKFILL_MESSAGES = 15
@@ -46,24 +47,22 @@ IMAGE_FILETYPES = {
 }  # conversations.replies is limited to about 15 messages a minute
 
 
-def register(app: AsyncApp, services: Services) -> None:
-    @app.event("app_mention")
-    async def mentioned() -> None:
-        """Handled as the `message` event that accompanies it."""
-
+def register(app: AsyncApp, services: Services, names: DisplayNames) -> None:
     @app.event("message")
     async def message(
         event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
     ) -> None:
         if event.get("bot_id") or event.get("subtype") not in _PERSON_SUBTYPES or not event.get("user"):
             return
-        await _on_person_message(event, body, client, services, bot_user_id=context.bot_user_id or "")
+        await _on_person_message(event, body, client, services, names, bot_user_id=context.bot_user_id or "")
 
 
-async def replay(payload: str, client: AsyncWebClient, services: Services, *, bot_user_id: str) -> None:
+async def replay(
+    payload: str, client: AsyncWebClient, services: Services, names: DisplayNames, *, bot_user_id: str
+) -> None:
     """A message a stopped process acked but did not handle (Slack will not send it again)."""
     body = json.loads(payload)
-    await _on_person_message(body["event"], body, client, services, bot_user_id=bot_user_id, replayed=True)
+    await _on_person_message(body["event"], body, client, services, names, bot_user_id=bot_user_id, replayed=True)
 
 
 async def _on_person_message(
@@ -71,6 +70,7 @@ async def _on_person_message(
     body: dict[str, Any],
     client: AsyncWebClient,
     services: Services,
+    names: DisplayNames,
     *,
     bot_user_id: str,
     replayed: bool = False,
@@ -82,7 +82,8 @@ async def _on_person_message(
     if quiet and raw_text.lstrip().startswith(quiet):
         return
     channel, thread_ts = event["channel"], event.get("thread_ts")
-    mentioned = bool(bot_user_id) and f"<@{bot_user_id}" in raw_text
+    # A direct message to Easel (its Messages tab) is addressed to it like a mention.
+    mentioned = mentions(raw_text, bot_user_id) or event.get("channel_type") == "im"
     known_thread = thread_ts is not None and await services.threads.knows_thread(channel, thread_ts)
     if not mentioned and not known_thread:
         return
@@ -90,7 +91,8 @@ async def _on_person_message(
     if not replayed and not await services.events.first_delivery(event_id, payload=json.dumps(body)):
         return  # Slack delivered this event again (a retry): it was handled the first time
     try:
-        await _answer(event, body, client, services, mentioned=mentioned, known_thread=known_thread)
+        text = await names.decode(without_mention(raw_text, bot_user_id))
+        await _answer(event, body, client, services, text, mentioned=mentioned, known_thread=known_thread)
     finally:
         await services.events.handled(event_id, at=datetime.now(UTC))
 
@@ -100,14 +102,15 @@ async def _answer(
     body: dict[str, Any],
     client: AsyncWebClient,
     services: Services,
+    text: str,
     *,
     mentioned: bool,
     known_thread: bool,
 ) -> None:
-    raw_text = event.get("text") or ""
+    """`text` is the message as the person typed it, without Easel's own mention."""
     channel, thread_ts = event["channel"], event.get("thread_ts")
     home = thread_ts or event["ts"]
-    if _from_another_workspace(event, body):
+    if not event_serves(body):
         await _tell(client, event, home, replies.another_workspace())
         return
     shared = event.get("files") or []
@@ -132,10 +135,9 @@ async def _answer(
     elif mentioned and thread_ts is not None and not known_thread:
         await _backfill(client, services, channel, thread_ts)
 
-    text = _MENTION.sub(" ", raw_text)
     if not text.strip() and files and not mentioned:
         return  # an image shared in the thread, for a later reply to use
-    requester = Requester(body.get("team_id") or event.get("team", ""), event["user"])
+    requester = Requester(of_event(body).team_id or event.get("team", ""), event["user"])
     if mentioned and await services.iteration.first_meeting(requester, now=datetime.now(UTC)):
         await _tell(client, event, home, blocks.first_meeting(quiet_prefix=services.settings.quiet_prefix)["text"])
     try:
@@ -196,17 +198,9 @@ async def _tell(client: AsyncWebClient, event: dict[str, Any], thread_ts: str, t
         await client.chat_postMessage(channel=event["user"], **blocks.message(text))
 
 
-def _from_another_workspace(event: dict[str, Any], body: dict[str, Any]) -> bool:
-    """In a channel shared with another organisation (Slack Connect), its people can write
-    to Easel too; their requests would spend this workspace's allowance, so they are declined."""
-    home_team = body.get("team_id")
-    user_team = event.get("user_team")
-    return bool(home_team and user_team and user_team != home_team)
-
-
 def _request_key(event: dict[str, Any], body: dict[str, Any]) -> str | None:
-    """What makes a message one request: its `client_msg_id`, which a redelivery (and the
-    `app_mention` twin of a mention) shares, or else the event id."""
+    """What makes a message one request: its `client_msg_id`, which a redelivery shares, or
+    else the event id."""
     if event.get("client_msg_id"):
         return f"message:{event['client_msg_id']}"
     if body.get("event_id"):

@@ -17,5 +17,30 @@ def shorten(text: str, limit: int) -> str:
 
 
 def escape(text: str) -> str:
-    """Escape &, <, > as Slack requires, so a prompt cannot ping @channel or forge a link."""
+    """Escape &, <, > as Slack requires, so a prompt cannot ping @channel or forge a link.
+
+    The one escaping function: everything a person wrote passes through it exactly once on
+    its way into mrkdwn ("Formatting text for app surfaces", "Escaping text",
+    https://api.slack.com/reference/surfaces/formatting). Plain-text fields (file titles,
+    alt text, `plain_text` objects) are shown as they are and are not escaped."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def excerpt(text: str, limit: int) -> str:
+    """`text` on one line, escaped, then cut to at most `limit` characters of mrkdwn.
+
+    Cut after escaping, since Block Kit counts the escaped characters; never inside an
+    entity, which would show a stray `&am`."""
+    return fit(escape(" ".join(text.split())), limit)
+
+
+def fit(mrkdwn: str, limit: int) -> str:
+    """Mrkdwn cut to at most `limit` characters, never inside an entity or a `<…>` token."""
+    if len(mrkdwn) <= limit:
+        return mrkdwn
+    cut = mrkdwn[: limit - 1]
+    for opener, closer in (("<", ">"), ("&", ";")):
+        start = cut.rfind(opener)
+        if start != -1 and closer not in cut[start:]:
+            cut = cut[:start]
+    return cut.rstrip() + "…"

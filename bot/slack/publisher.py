@@ -127,10 +127,11 @@ class SlackThreadReporter:
             if exc.response.get("error") != "invalid_blocks":
                 raise
             # Should Slack refuse the note on the upload itself, the image still goes out
-            # and the note follows it as the next message in the thread.
+            # and the note follows it as the next message in the thread, as plain mrkdwn text
+            # (the same blocks would be refused again).
             logger.warning("job %s: note refused on the upload (invalid_blocks); posting it after", job.id)
             response = await self._share(**share)
-            await self._post(text=provenance.prompt, blocks=note)
+            await self._post(text=blocks.note_text(note))
         uploaded = (response.get("files") or [{}])[0]
         await self._remove_previews()
         return PostedImage(file_id=file_id, permalink=uploaded.get("permalink"))

@@ -19,14 +19,17 @@ from bot.errors import (
     ProviderTimeout,
     ProviderUnavailable,
 )
-from bot.slack.mrkdwn import slack_date
+from bot.slack.mrkdwn import excerpt, shorten, slack_date
+
+PROBLEM_CHARS = 2500  # with the usage line, within one 3000-character section
+FRAGMENT_CHARS = 200  # a quoted option or file name can be as long as a prompt
 
 
 def for_error(error: BotError) -> str:
     """Plain words for a `BotError`; never the exception's own text."""
     match error:
         case InputRejected():
-            return f":warning: I can't use that: {error.problem}.\nUsage: `{USAGE}`"
+            return f":warning: I can't use that: {_quoting(error)}.\nUsage: `{USAGE}`"
         case NotInChannel():
             return invite_me()
         case JobInterrupted():
@@ -132,6 +135,15 @@ def invite_me() -> str:
         ":wave: I'm not a member of this conversation, so I can't post the image here. "
         "Invite me with `/invite @Easel` and try again. Nothing was generated."
     )
+
+
+def _quoting(error: InputRejected) -> str:
+    """The problem, which quotes what the person wrote (an option, a file name): that part
+    shortened, and all of it escaped, so a typed `<!channel>` shows as text and pings nobody."""
+    problem = error.problem
+    if error.fragment and len(error.fragment) > FRAGMENT_CHARS:
+        problem = problem.replace(error.fragment, shorten(error.fragment, FRAGMENT_CHARS))
+    return excerpt(problem, PROBLEM_CHARS)
 
 
 def _duration(seconds: float) -> str:

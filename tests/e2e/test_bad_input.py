@@ -31,7 +31,7 @@ async def test_a_40000_character_prompt_is_refused_with_the_limit(
     assert ack.payload is not None and ack.payload["response_type"] == "ephemeral"
     assert "40,0" in ack.payload["text"] and "32,000" in ack.payload["text"]
 
-    await slack.say(f"<@U0BOT> {LONG_PROMPT}")
+    await slack.say(f"@Easel {LONG_PROMPT}")
     await eventually(lambda: any("32,000" in (m.text or "") for m in slack.messages), what="the reply")
     assert images.requests == [] and jobs_and_charges(bot) == ([], [])
 
@@ -40,7 +40,7 @@ async def test_a_thread_easel_cannot_read_gets_an_answer_in_private(
     bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
 ) -> None:
     slack.add_channel("C0LOCKED", name="locked", bot_is_member=False)
-    await slack.say("<@U0BOT> a lighthouse", channel="C0LOCKED", thread_ts="1699999999.000001")
+    await slack.say("@Easel a lighthouse", channel="C0LOCKED", thread_ts="1699999999.000001")
 
     def direct() -> list[str]:
         return [m.text or "" for m in slack.messages if m.channel == "U0ALICE"]
@@ -71,7 +71,7 @@ async def test_a_deleted_request_message_does_not_lose_the_image(
 async def test_a_person_from_another_workspace_is_declined(
     bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
 ) -> None:
-    payload = slack.message_event("<@U0BOT> a lighthouse", user="U0GUEST")
+    payload = slack.message_event("@Easel a lighthouse", user="U0GUEST")
     payload["event"]["user_team"] = "T0OTHER"  # Slack Connect: a shared channel's visitor
     await slack.wait_for_ack(await slack.send_envelope("events_api", payload))
     await eventually(lambda: len(slack.ephemerals) == 1, what="the answer")

@@ -244,7 +244,7 @@ async def test_the_same_message_delivered_under_other_event_ids_makes_one_job(
 ) -> None:
     bot = await start_bot(settings, slack)
     try:
-        payload = slack.message_event("<@U0BOT> a lighthouse")
+        payload = slack.message_event("@Easel a lighthouse")
         for attempt in range(3):
             again = {**payload, "event_id": f"Ev{attempt}"}  # only the unique request key can tell
             await slack.wait_for_ack(await slack.send_envelope("events_api", again, retry_attempt=attempt))
@@ -468,7 +468,7 @@ async def test_killed_while_reading_a_thread_the_acked_message_is_still_answered
     """Slack never sends an acked event again: the next process handles what this one left."""
     slack.hold("conversations.replies", 5)  # a mention in a thread Easel has not seen: it reads it first
     async with bot_process(tmp_path, slack, images) as first:
-        await slack.say("<@U0BOT> a lighthouse at dusk", thread_ts="1699999999.000100")
+        await slack.say("@Easel a lighthouse at dusk", thread_ts="1699999999.000100")
         await eventually(lambda: bool(slack.calls_to("conversations.replies")), what="the thread read")
         await kill(first, slack)
     slack.hold("conversations.replies", 0)

@@ -46,7 +46,7 @@ async def test_a_count_in_other_digits_is_refused_in_the_ack(
 async def test_other_digits_in_a_message_get_an_answer(
     bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
 ) -> None:
-    await slack.say("<@U0BOT> make it foggy --n ²")
+    await slack.say("@Easel make it foggy --n ²")
     await eventually(lambda: any("I can't use that" in (m.text or "") for m in slack.messages), what="the answer")
     assert nothing_made(bot, images)
 
@@ -65,11 +65,11 @@ async def test_a_button_whose_value_is_not_a_number_is_acked_and_answered(
 @pytest.mark.parametrize(
     ("text", "words"),
     [
-        ("admin limit <@U0ALICE|alice> images=99999999999999999999999/day", "at most 1,000,000 images a day"),
-        ("admin limit <@U0ALICE|alice> usd=99999999999999999999999/month", "at most $1,000,000 a month"),
-        ("admin limit <@U0ALICE|alice> usd=1e309/month", "is not a limit"),
-        ("admin limit <@U0ALICE|alice> images=²/day", "is not a limit"),
-        ("admin limit <@U0ALICE|alice> images=" + "9" * 5000, "at most 1,000,000 images a day"),
+        ("admin limit @alice images=99999999999999999999999/day", "at most 1,000,000 images a day"),
+        ("admin limit @alice usd=99999999999999999999999/month", "at most $1,000,000 a month"),
+        ("admin limit @alice usd=1e309/month", "is not a limit"),
+        ("admin limit @alice images=²/day", "is not a limit"),
+        ("admin limit @alice images=" + "9" * 5000, "at most 1,000,000 images a day"),
     ],
 )
 async def test_admin_numbers_out_of_range_are_refused_in_the_ack(
@@ -79,6 +79,6 @@ async def test_admin_numbers_out_of_range_are_refused_in_the_ack(
     assert ack.payload is not None and ack.payload["response_type"] == "ephemeral"
     assert words in ack.payload["text"]
 
-    await slack.slash("admin usage <@U0ALICE|alice>", user="U0ADMIN")
+    await slack.slash("admin usage @alice", user="U0ADMIN")
     await eventually(lambda: len(slack.responses) == 1, what="the usage report")
     assert "images today: 0 of 50" in slack.responses[0]["text"], "the limits did not change"

@@ -138,10 +138,10 @@ async def test_channel_without_easel_gets_an_invite_hint_and_nothing_is_generate
     assert charge.status == "released"
 
 
-async def test_app_mention_generates_in_the_mention_thread(
+async def test_a_mention_generates_in_the_mention_thread(
     bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
 ) -> None:
-    event = await slack.say("<@U0BOT> a lighthouse at dusk --quality low")
+    event = await slack.say("@Easel a lighthouse at dusk --quality low")
     await eventually(lambda: len(slack.files) == 1, what="the upload")
 
     mention_ts = event["ts"]
@@ -151,7 +151,7 @@ async def test_app_mention_generates_in_the_mention_thread(
 
 
 async def test_a_retried_event_is_handled_once(bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI) -> None:
-    payload = slack.message_event("<@U0BOT> a lighthouse")
+    payload = slack.message_event("@Easel a lighthouse")
     for attempt in range(3):
         envelope = await slack.send_envelope("events_api", payload, retry_attempt=attempt, retry_reason="timeout")
         await slack.wait_for_ack(envelope)

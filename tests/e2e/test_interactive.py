@@ -302,11 +302,11 @@ async def test_help_and_the_first_mention_explain_easel(
     for expected in ("--size", "--region", "a1", "`//`", "/imagine usage", "Variations", "provenance"):
         assert expected.lower() in text.lower(), expected
 
-    await slack.say("<@U0BOT> a lighthouse")
+    await slack.say("@Easel a lighthouse")
     await eventually(lambda: len(slack.ephemerals) == 1, what="the hello")
     hello = json.dumps(slack.ephemerals[0])
     assert slack.ephemerals[0]["user"] == "U0ALICE" and "Hi, I'm Easel" in hello and "C2PA" in hello
-    await slack.say("<@U0BOT> a second lighthouse")
+    await slack.say("@Easel a second lighthouse")
     await eventually(lambda: len(images.requests) == 2, what="both images")
     assert len(slack.ephemerals) == 1, "only the first mention"
 

@@ -130,7 +130,7 @@ async def test_admin_commands(limited: RunningBot, slack: FakeSlack, images: Fak
     await eventually(lambda: len(slack.responses) == 1, what="the refusal")
     assert "Only Easel's admins" in slack.responses[0]["text"]
 
-    await slack.slash("admin limit <@U0ALICE|alice> images=1/day usd=5/month", user="U0ADMIN")
+    await slack.slash("admin limit @alice images=1/day usd=5/month", user="U0ADMIN")
     await eventually(lambda: len(slack.responses) == 2, what="the new limits")
     await slack.slash("admin pause", user="U0ADMIN")
     await eventually(lambda: len(slack.responses) == 3, what="the pause")
@@ -148,7 +148,7 @@ async def test_admin_commands(limited: RunningBot, slack: FakeSlack, images: Fak
     await eventually(lambda: len(slack.responses) == 6, what="the override's refusal")
     assert "1 used of 1" in slack.responses[5]["text"]
 
-    await slack.slash("admin exempt <@U0ALICE|alice>", user="U0ADMIN")
+    await slack.slash("admin exempt @alice", user="U0ADMIN")
     await eventually(lambda: len(slack.responses) == 7, what="the exemption")
     await slack.slash("admin usage", user="U0ADMIN")
     await eventually(lambda: len(slack.responses) == 8, what="the workspace report")
@@ -161,8 +161,8 @@ async def test_admin_commands(limited: RunningBot, slack: FakeSlack, images: Fak
     "text",
     [
         "admin limit alice images=1",
-        "admin limit <@U0ALICE|a> images=lots",
-        "admin limit <@U0ALICE|a> usd=5/day",
+        "admin limit @alice images=lots",
+        "admin limit @alice usd=5/day",
         "admin pause now",
     ],
 )

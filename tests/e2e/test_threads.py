@@ -347,7 +347,7 @@ async def test_quiet_replies_and_bot_messages_are_ignored(
 async def test_a_mention_with_an_image_edits_it(bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI) -> None:
     photo = encode((1024, 1536))
     file = slack.host_file(photo, name="me.png", mimetype="image/png", channel="C0GENERAL")
-    event = await slack.say("<@U0BOT> make this a watercolor", files=[file])
+    event = await slack.say("@Easel make this a watercolor", files=[file])
     await next_upload(slack, 1)
 
     (edit,) = edits(images)
@@ -362,7 +362,7 @@ async def test_a_mention_in_a_thread_easel_has_not_seen_edits_its_image(
     photo = encode((1024, 1024))
     file = slack.host_file(photo, name="team.png", mimetype="image/png", channel="C0GENERAL")
     root = await slack.say("our team photo", files=[file])
-    await slack.say("<@U0BOT> make it look like a painting", user="U0BOB", thread_ts=root["ts"])
+    await slack.say("@Easel make it look like a painting", user="U0BOB", thread_ts=root["ts"])
     await next_upload(slack, 1)
 
     assert slack.calls_to("conversations.replies"), "the thread's images came from Slack's history"

@@ -4,6 +4,23 @@ The real `slack_sdk` clients and the real Bolt `AsyncApp` talk to it by URL (`SL
 It keeps the state a test asserts on (messages with their updates, uploaded files with their
 exact bytes, ephemeral replies, acks with their latency), records every call, and can be told
 to fail a method (`ratelimited` with Retry-After, upload errors, …).
+
+What it models, as Slack does it:
+- text: tests write what a person types; messages arrive with `text` escaped and tokenised and
+  a `rich_text` block, commands as `should_escape` in manifest.yml says (`slack_text.py`);
+- Block Kit limits: blocks over them are refused with `invalid_blocks` (messages, uploads,
+  response URLs) or `invalid_arguments` (views) (`block_kit.py`);
+- Slack Connect and Enterprise Grid payload shapes on request (`SharedChannel`, `enterprise_id`):
+  the outer `team_id` is the host's, `authorizations[0]` the installing workspace's,
+  `event.user_team` the person's;
+- `users.info` with display names, `files.delete` answering `file_deleted` for a file already
+  gone, direct-message channels (`D…`), membership (`not_in_channel`), deleted threads, the
+  three-step upload with asynchronous sharing, private file URLs that need the bot token.
+
+What it does not model: rate limits unless a test asks (`fail_next`), message formatting
+beyond the tokens above (bold, code, emoji names pass through as typed), `app_mention` events
+(Easel does not subscribe to them), scopes, token rotation, retries of unacked events, and
+the HTML of file previews.
 """
 
 from __future__ import annotations
@@ -15,12 +32,16 @@ import time
 import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+import yaml
 from aiohttp import WSMsgType, web
 
+from tests.fakes.block_kit import message_problems, view_problems
 from tests.fakes.loopback import LoopbackServer
+from tests.fakes.slack_text import Directory, as_command, as_message
 
 SIGN_IN_PAGE = "<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in to Slack</body></html>"
 
@@ -73,6 +94,20 @@ class Channel:
     bot_is_member: bool
 
 
+@dataclass(frozen=True)
+class Person:
+    id: str
+    name: str  # the display name autocomplete matches and users.info gives
+    team: str | None = None  # None: the installing workspace
+
+
+@dataclass(frozen=True)
+class SharedChannel:
+    """A Slack Connect channel hosted by another organisation's workspace `host_team`."""
+
+    host_team: str = "T0HOST"
+
+
 @dataclass
 class _Failure:
     error: str
@@ -81,6 +116,9 @@ class _Failure:
 
 
 _MIME_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
+MANIFEST = yaml.safe_load((Path(__file__).resolve().parents[2] / "manifest.yml").read_text())
+# "Escape channels, users, and links sent to your app", per command.
+SHOULD_ESCAPE = {c["command"]: bool(c.get("should_escape")) for c in MANIFEST["features"]["slash_commands"]}
 # Web API methods that take the app-level token rather than the bot token.
 APP_TOKEN_METHODS = {"apps.connections.open"}
 
@@ -94,8 +132,12 @@ class FakeSlack(LoopbackServer):
         team_id: str = "T0TEAM",
         bot_user_id: str = "U0BOT",
         bot_id: str = "B0BOT",
+        enterprise_id: str | None = None,
+        org_wide: bool = False,
     ) -> None:
         super().__init__()
+        self.enterprise_id = enterprise_id  # an Enterprise Grid organisation
+        self.org_wide = org_wide  # installed for the whole organisation
         self.bot_token = bot_token
         self.app_token = app_token
         self.team_id = team_id
@@ -112,6 +154,12 @@ class FakeSlack(LoopbackServer):
         self.channels: dict[str, Channel] = {}
         self.workspace_admins: set[str] = set()  # users.info says is_admin for these
         self.add_channel("C0GENERAL", name="general")
+        self.people: dict[str, Person] = {}
+        for person in (("U0ALICE", "alice"), ("U0BOB", "bob"), ("U0CAROL", "carol"), ("U0ADMIN", "admin")):
+            self.add_person(*person)
+        self.add_person(bot_user_id, "Easel")
+        self.groups = {"designers": "S0DESIGN"}  # user groups: handle → id
+        self._deleted_files: set[str] = set()
         self._hosted: dict[str, tuple[dict[str, Any], bytes]] = {}
         self._pending_uploads: dict[str, dict[str, Any]] = {}
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
@@ -164,6 +212,23 @@ class FakeSlack(LoopbackServer):
 
     def add_channel(self, channel_id: str, *, name: str = "", bot_is_member: bool = True) -> None:
         self.channels[channel_id] = Channel(channel_id, name or channel_id.lower(), bot_is_member)
+
+    def add_person(self, user_id: str, name: str, *, team: str | None = None) -> None:
+        self.people[user_id] = Person(user_id, name, team)
+
+    def direct_messages(self, user: str) -> str:
+        """The conversation between Easel and `user` (the app's Messages tab)."""
+        channel = "D" + user[1:]
+        self.channels.setdefault(channel, Channel(channel, channel.lower(), bot_is_member=True))
+        return channel
+
+    @property
+    def directory(self) -> Directory:
+        return Directory(
+            people={p.name: p.id for p in self.people.values()},
+            channels={c.name: c.id for c in self.channels.values() if not c.id.startswith("D")},
+            groups=self.groups,
+        )
 
     def host_file(
         self,
@@ -267,26 +332,23 @@ class FakeSlack(LoopbackServer):
         channel: str = "C0GENERAL",
         thread_ts: str | None = None,
         files: list[dict[str, Any]] | None = None,
+        shared: SharedChannel | None = None,
     ) -> dict[str, Any]:
-        """A person posts a message, delivered as Slack does: a mention of the bot arrives as
-        `app_mention` (without its files) and as `message`. Returns the message's event."""
-        payload = self.message_event(text, user=user, channel=channel, thread_ts=thread_ts, files=files)
+        """A person types `text` and posts it; Slack delivers it as a `message` event (a
+        mention of Easel too: `app_mention` is not subscribed). Returns the message's event."""
+        payload = self.message_event(text, user=user, channel=channel, thread_ts=thread_ts, files=files, shared=shared)
         event = payload["event"]
         self.messages.append(
             PostedMessage(
                 channel=channel,
                 ts=event["ts"],
-                text=text,
-                blocks=None,
+                text=event["text"],
+                blocks=event["blocks"],
                 thread_ts=thread_ts,
                 user=user,
                 files=[file["id"] for file in files or []],
             )
         )
-        if f"<@{self.bot_user_id}>" in text:
-            mention = self.app_mention_event(text, user=user, channel=channel, thread_ts=thread_ts)
-            mention["event"]["ts"] = event["ts"]
-            await self.wait_for_ack(await self.send_envelope("events_api", mention))
         await self.wait_for_ack(await self.send_envelope("events_api", payload))
         return dict(event)
 
@@ -295,22 +357,26 @@ class FakeSlack(LoopbackServer):
     def slash_command(
         self, text: str, *, user: str = "U0ALICE", channel: str = "C0GENERAL", command: str = "/imagine"
     ) -> dict[str, Any]:
-        """As Slack sends it: form fields, and no thread_ts even when typed in a thread."""
-        return {
+        """As Slack sends what the person typed: form fields, the text escaped as the command's
+        `should_escape` says, and no thread_ts even when typed in a thread."""
+        payload = {
             "token": "legacy-verification-token",
             "team_id": self.team_id,
             "team_domain": "easel-test",
             "channel_id": channel,
             "channel_name": self.channels[channel].name if channel in self.channels else "private",
             "user_id": user,
-            "user_name": user.lower(),
+            "user_name": self._person(user).name,
             "command": command,
-            "text": text,
+            "text": as_command(text, self.directory, should_escape=SHOULD_ESCAPE.get(command, False)),
             "api_app_id": "A0EASEL",
-            "is_enterprise_install": "false",
+            "is_enterprise_install": str(self.org_wide).lower(),
             "response_url": f"{self.base_url}/response/{uuid.uuid4().hex}",
             "trigger_id": f"{next(self._ids)}.{uuid.uuid4().hex[:12]}",
         }
+        if self.enterprise_id:
+            payload.update(enterprise_id=self.enterprise_id, enterprise_name="Easel Org")
+        return payload
 
     def message_event(
         self,
@@ -322,15 +388,24 @@ class FakeSlack(LoopbackServer):
         files: list[dict[str, Any]] | None = None,
         bot_id: str | None = None,
         subtype: str | None = None,
+        shared: SharedChannel | None = None,
     ) -> dict[str, Any]:
+        """The event for a message a person typed. In a channel shared with another
+        organisation (`shared`) the outer `team_id` is the host's, and the person's own team
+        (`Person.team`, else the installing workspace) is in `user_team`."""
+        typed = as_message(text, self.directory)
+        team = self._person(user).team or self.team_id
         event: dict[str, Any] = {
             "type": "message",
             "user": user,
-            "text": text,
+            "text": typed.text,
+            "blocks": [typed.rich_text],
             "ts": self._next_ts(),
             "channel": channel,
-            "channel_type": "channel",
-            "team": self.team_id,
+            "channel_type": "im" if channel.startswith("D") else "channel",
+            "team": team,
+            "user_team": team,
+            "source_team": team,
             "client_msg_id": str(uuid.uuid4()),
         }
         if thread_ts:
@@ -342,31 +417,7 @@ class FakeSlack(LoopbackServer):
             event["bot_id"] = bot_id
         if subtype:
             event["subtype"] = subtype
-        return self._event_callback(event)
-
-    def app_mention_event(
-        self,
-        text: str,
-        *,
-        user: str = "U0ALICE",
-        channel: str = "C0GENERAL",
-        thread_ts: str | None = None,
-        files: list[dict[str, Any]] | None = None,
-    ) -> dict[str, Any]:
-        event: dict[str, Any] = {
-            "type": "app_mention",
-            "user": user,
-            "text": text,
-            "ts": self._next_ts(),
-            "channel": channel,
-            "team": self.team_id,
-            "client_msg_id": str(uuid.uuid4()),
-        }
-        if thread_ts:
-            event["thread_ts"] = thread_ts
-        if files:
-            event["files"] = files
-        return self._event_callback(event)
+        return self._event_callback(event, shared=shared)
 
     def app_home_opened_event(self, *, user: str = "U0ALICE", tab: str = "home") -> dict[str, Any]:
         event = {"type": "app_home_opened", "user": user, "channel": "D0EASEL", "tab": tab, "event_ts": self._next_ts()}
@@ -400,7 +451,8 @@ class FakeSlack(LoopbackServer):
             return {
                 "type": "block_actions",
                 "team": {"id": self.team_id, "domain": "easel-test"},
-                "user": {"id": user, "username": user.lower(), "team_id": user_team or self.team_id},
+                **self._organisation(),
+                "user": self._clicker(user, user_team),
                 "api_app_id": "A0EASEL",
                 "token": "legacy-verification-token",
                 "container": {"type": "view", "view_id": "VHOME"},
@@ -411,7 +463,8 @@ class FakeSlack(LoopbackServer):
         return {
             "type": "block_actions",
             "team": {"id": self.team_id, "domain": "easel-test"},
-            "user": {"id": user, "username": user.lower(), "team_id": user_team or self.team_id},
+            **self._organisation(),
+            "user": self._clicker(user, user_team),
             "api_app_id": "A0EASEL",
             "token": "legacy-verification-token",
             "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
@@ -428,7 +481,8 @@ class FakeSlack(LoopbackServer):
         return {
             "type": "view_submission",
             "team": {"id": self.team_id, "domain": "easel-test"},
-            "user": {"id": user, "username": user.lower(), "team_id": self.team_id},
+            **self._organisation(),
+            "user": self._clicker(user, None),
             "api_app_id": "A0EASEL",
             "token": "legacy-verification-token",
             "trigger_id": f"{next(self._ids)}.{uuid.uuid4().hex[:12]}",
@@ -439,20 +493,48 @@ class FakeSlack(LoopbackServer):
             },
         }
 
-    def _event_callback(self, event: dict[str, Any]) -> dict[str, Any]:
+    def _event_callback(self, event: dict[str, Any], *, shared: SharedChannel | None = None) -> dict[str, Any]:
+        """The Events API envelope ("Events API", "Callback field",
+        https://docs.slack.dev/apis/events-api): `authorizations` names the installation the
+        event is delivered to; `team_id` is the workspace hosting the conversation."""
+        authorization: dict[str, Any] = {
+            "enterprise_id": self.enterprise_id,
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "is_bot": True,
+            "is_enterprise_install": self.org_wide,
+        }
         return {
             "token": "legacy-verification-token",
-            "team_id": self.team_id,
+            "team_id": shared.host_team if shared else self.team_id,
+            "enterprise_id": self.enterprise_id,
+            "context_team_id": self.team_id,
+            "context_enterprise_id": self.enterprise_id,
             "api_app_id": "A0EASEL",
             "event": event,
             "type": "event_callback",
             "event_id": f"Ev{next(self._ids):010d}",
             "event_time": int(time.time()),
-            "authorizations": [
-                {"team_id": self.team_id, "user_id": self.bot_user_id, "is_bot": True, "is_enterprise_install": False}
-            ],
-            "is_ext_shared_channel": False,
+            "authorizations": [authorization],
+            "is_ext_shared_channel": shared is not None,
         }
+
+    def _organisation(self) -> dict[str, Any]:
+        """Interaction payloads name the Enterprise Grid organisation, if any."""
+        if not self.enterprise_id:
+            return {}
+        return {"enterprise": {"id": self.enterprise_id, "name": "Easel Org"}, "is_enterprise_install": self.org_wide}
+
+    def _clicker(self, user: str, team: str | None) -> dict[str, Any]:
+        """The `user` of an interaction payload: their own team (a visitor's is not ours)."""
+        return {
+            "id": user,
+            "username": self._person(user).name,
+            "team_id": team or self._person(user).team or self.team_id,
+        }
+
+    def _person(self, user: str) -> Person:
+        return self.people.get(user) or Person(user, user.lower())
 
     def _next_ts(self) -> str:
         return f"1700000000.{next(self._clock):06d}"
@@ -514,7 +596,11 @@ class FakeSlack(LoopbackServer):
         return web.Response(status=404, text="file not found")
 
     async def _response_url(self, request: web.Request) -> web.Response:
-        self.responses.append(await request.json())
+        """A response URL answers in plain text; blocks over the limits are refused with 400."""
+        body = await request.json()
+        if message_problems(body.get("blocks")):
+            return web.Response(status=400, text="invalid_blocks")
+        self.responses.append(body)
         return web.Response(text="ok")
 
     async def _socket_mode(self, request: web.Request) -> web.WebSocketResponse:
@@ -582,6 +668,8 @@ class FakeSlack(LoopbackServer):
             return {"ok": False, "error": "thread_not_found"}
         if not params.get("text") and not params.get("blocks"):
             return {"ok": False, "error": "no_text"}
+        if refused := _refused_blocks(params):
+            return refused
         assert channel is not None
         posted = PostedMessage(
             channel=channel,
@@ -599,6 +687,8 @@ class FakeSlack(LoopbackServer):
             posted = self.message(params.get("channel", ""), params.get("ts", ""))
         except KeyError:
             return {"ok": False, "error": "message_not_found"}
+        if refused := _refused_blocks(params):
+            return refused
         if "text" in params:
             posted.text = params["text"]
         if "blocks" in params:
@@ -609,6 +699,8 @@ class FakeSlack(LoopbackServer):
     def _api_chat_postEphemeral(self, params: dict[str, Any]) -> dict[str, Any]:
         if (error := self._postable(params.get("channel"))) is not None:
             return {"ok": False, "error": error}
+        if refused := _refused_blocks(params):
+            return refused
         self.ephemerals.append(params)
         return {"ok": True, "message_ts": self._next_ts()}
 
@@ -658,19 +750,20 @@ class FakeSlack(LoopbackServer):
         user = params.get("user", "")
         if not user.startswith(("U", "W")):
             return {"ok": False, "error": "user_not_found"}
+        person = self._person(user)
         return {
             "ok": True,
             "user": {
                 "id": user,
-                "team_id": self.team_id,
-                "name": user.lower(),
-                "real_name": user.title(),
+                "team_id": person.team or self.team_id,
+                "name": person.name.lower(),
+                "real_name": person.name.title(),
                 "is_admin": user in self.workspace_admins,
                 "is_owner": False,
                 "is_bot": user == self.bot_user_id,
                 "tz": "UTC",
                 "tz_offset": 0,
-                "profile": {"display_name": user.lower(), "real_name": user.title()},
+                "profile": {"display_name": person.name, "real_name": person.name.title()},
             },
         }
 
@@ -696,6 +789,8 @@ class FakeSlack(LoopbackServer):
             return {"ok": False, "error": error}
         if self._thread_gone(channel, params.get("thread_ts")):
             return {"ok": False, "error": "thread_not_found"}
+        if refused := _refused_blocks(params):
+            return refused
         uploaded: list[UploadedFile] = []
         for entry in entries:
             pending = self._pending_uploads.pop(entry["id"], None)
@@ -731,8 +826,13 @@ class FakeSlack(LoopbackServer):
         return {"ok": True, "files": [self._uploaded_json(file) for file in uploaded]}
 
     def _api_files_delete(self, params: dict[str, Any]) -> dict[str, Any]:
-        if self.files.pop(params.get("file", ""), None) is None:
+        """A file deleted before answers `file_deleted` (https://docs.slack.dev/reference/methods/files.delete)."""
+        file_id = params.get("file", "")
+        if file_id in self._deleted_files:
+            return {"ok": False, "error": "file_deleted"}
+        if self.files.pop(file_id, None) is None:
             return {"ok": False, "error": "file_not_found"}
+        self._deleted_files.add(file_id)
         return {"ok": True}
 
     def _api_views_open(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -746,6 +846,8 @@ class FakeSlack(LoopbackServer):
 
     def _view(self, params: dict[str, Any]) -> dict[str, Any]:
         view = _json_field(params.get("view")) or {}
+        if problems := view_problems(view):
+            return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": problems}}
         self.views.append({**params, "view": view})
         return {"ok": True, "view": {"id": f"V{next(self._ids):08d}", **view}}
 
@@ -796,6 +898,12 @@ def _json_field(value: Any) -> Any:
     if isinstance(value, str):
         return json.loads(value) if value else None
     return value
+
+
+def _refused_blocks(params: dict[str, Any]) -> dict[str, Any] | None:
+    """Slack's answer to message blocks over Block Kit's limits, or None when it takes them."""
+    problems = message_problems(_json_field(params.get("blocks")))
+    return {"ok": False, "error": "invalid_blocks", "errors": problems} if problems else None
 
 
 def _error(error: str) -> web.Response:
