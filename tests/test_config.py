@@ -19,6 +19,7 @@ def test_defaults_from_an_empty_environment() -> None:
     )
     assert settings.database_url == "sqlite:///easel.db" and settings.quiet_prefix == "//"
     assert not settings.uses_azure and settings.limits.images_per_day == 50
+    assert settings.c2pa_remote_manifest_hosts == (), "remote manifests are never fetched unless hosts are named"
 
 
 def test_every_variable_is_read() -> None:
@@ -56,6 +57,8 @@ def test_every_variable_is_read() -> None:
             "ALLOWED_CHANNELS": "C1, C2",
             "ADMIN_USER_IDS": "U1",
             "SHUTDOWN_GRACE_SECONDS": "5",
+            "C2PA_REMOTE_MANIFEST_HOSTS": "Manifests.example.com, cdn.example.com:8443",
+            "C2PA_READ_TIMEOUT_SECONDS": "2.5",
         }
     )
     assert settings.slack_api_url == "https://slack-gov.com/api/" and settings.port == 8080
@@ -69,6 +72,8 @@ def test_every_variable_is_read() -> None:
     assert (limits.requests_per_minute, limits.workspace_usd_per_day, limits.strikes_per_day) == (4, 9, 1)
     assert limits.timezone == "Europe/Berlin" and limits.allowed_channels == {"C1", "C2"}
     assert settings.admin_user_ids == {"U1"} and settings.shutdown_grace_seconds == 5
+    assert settings.c2pa_remote_manifest_hosts == ("manifests.example.com", "cdn.example.com:8443")
+    assert settings.c2pa_read_timeout_seconds == 2.5
 
 
 def test_a_trust_list_must_be_a_readable_pem_file(tmp_path: Path) -> None:

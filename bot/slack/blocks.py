@@ -24,7 +24,7 @@ TEXT_CHARS = 3000  # Block Kit's most for a text object (section text, context e
 PARENTS_CHARS = 2000  # of a note's first line, for links to the images it was made from
 ALT_TEXT_CHARS = 1000
 TITLE_CHARS = 120
-PARENT_CREDENTIALS_CHARS = 160  # 16 inputs must fit one 3000-character context element
+TEXT_CHARS = 3000  # Block Kit's limit for one text object
 
 _STATUS_LABELS = {
     JobStatus.RECEIVED: ":hourglass_flowing_sand: queued",
@@ -183,6 +183,8 @@ def provenance_note(
     ]
     if provenance.credentials is not None:  # a certificate's names are anyone's words: escaped
         lines.append(f"*C2PA:* {escape(provenance.credentials.describe())}")
+    if inputs := _inputs_credentials(provenance.parents):
+        lines.append(inputs)
     if provenance.remote_check:
         lines.append(provenance.remote_check)
     spend = [f"cost {usd(cost_micros)}" + (" for all images" if provenance.of > 1 else "")] if cost_micros else []
@@ -209,10 +211,21 @@ def note_text(note: list[Block]) -> str:
     return "\n".join(element["text"] for block in note for element in block.get("elements", []))
 
 
+def _inputs_credentials(parents: Sequence[ParentImage]) -> str | None:
+    """ "Inputs' C2PA: #2 intact; …": the credentials of each attached input that had any, each
+    shortened so that sixteen fit one text element."""
+    shared = [parent for parent in parents if parent.origin == "attached" and parent.credentials]
+    if not shared:
+        return None
+    budget = max(60, (TEXT_CHARS - 100) // len(shared) - 10)
+    text = "*Inputs' C2PA:* " + " · ".join(
+        f"#{parent.number} {escape(shorten(parent.credentials or '', budget))}" for parent in shared
+    )
+    return text if len(text) <= TEXT_CHARS else text[: TEXT_CHARS - 1] + "…"
+
+
 def _parent_label(parent: ParentImage) -> str:
     details = [f"shared by <@{parent.user_id}>"] if parent.origin == "attached" else []
-    if parent.origin == "attached" and parent.credentials:
-        details.append(f"C2PA: {escape(shorten(parent.credentials, PARENT_CREDENTIALS_CHARS))}")
     label = f"<{parent.permalink}|#{parent.number}>" if parent.permalink else f"#{parent.number}"
     return f"{label} ({', '.join(details)})" if details else label
 

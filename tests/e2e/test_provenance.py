@@ -158,11 +158,11 @@ async def test_each_input_states_its_credentials(bot: RunningBot, slack: FakeSla
     plain = buffer.getvalue()
     inputs = {
         "chatgpt.png": (chatgpt_chain(plain, "image/png"), f"AI-made with GPT-4o ({CLAIMED}), opened in ChatGPT"),
-        "expired.jpg": (expired_files()["image/jpeg"][1], "C2PA: intact, certificate expired;"),
-        "altered.png": (alter_content(sign(plain, "image/png", model="m")), "C2PA: ALTERED: the image no longer"),
+        "expired.jpg": (expired_files()["image/jpeg"][1], "intact, certificate expired;"),
+        "altered.png": (alter_content(sign(plain, "image/png", model="m")), "ALTERED: the image no longer"),
         "remote.png": (
             sign_remote(plain, "image/png", model="m", url="http://127.0.0.1:9/m.c2pa")[0],
-            "C2PA: could not be checked: its manifest is stored remotely",
+            "could not be checked: its manifest is stored remotely",
         ),
     }
     for index, (name, (data, expected)) in enumerate(inputs.items(), start=1):
@@ -170,11 +170,11 @@ async def test_each_input_states_its_credentials(bot: RunningBot, slack: FakeSla
         file = slack.host_file(data, name=name, mimetype=mimetype, channel="C0GENERAL")
         await slack.say("make it foggy", thread_ts=thread, files=[file])
         await eventually(lambda n=index: len(slack.files) == n + 1, what=f"the edit of {name}")  # type: ignore[misc]
-        assert "shared by <@U0ALICE>, C2PA: " in note(slack) and expected in note(slack), name
+        assert f"Inputs' C2PA:* #{2 * index} " in note(slack) and expected in note(slack), name
     photo = slack.host_file(plain, name="photo.png", mimetype="image/png", channel="C0GENERAL")
     await slack.say("make it foggy", thread_ts=thread, files=[photo])
     await eventually(lambda: len(slack.files) == len(inputs) + 2, what="the edit of a plain photo")
-    assert "(shared by <@U0ALICE>)" in note(slack), "an input without a manifest claims nothing"
+    assert "(shared by <@U0ALICE>)" in note(slack) and "Inputs' C2PA" not in note(slack), "no manifest: no claim"
 
 
 async def test_a_three_step_chain_keeps_people_and_parents(

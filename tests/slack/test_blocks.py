@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.domain.credentials import ContentCredentials, Signer
 from bot.domain.jobs import JobStatus
 from bot.domain.people import Requester
 from bot.domain.provenance import ParentImage, Provenance
@@ -93,6 +94,27 @@ def test_the_note_of_an_edit_names_its_parents_and_what_is_left() -> None:
     rendered = text_of(blocks.provenance_note(note, allowance="7 of 20 images left today"))
     assert "Image #3" in rendered and "edited from #1, #2 (shared by <@U2>) by <@U1>" in rendered
     assert "image 2 of 2" in rendered and "region a1,b2" in rendered and "7 of 20 images left today" in rendered
+
+
+def test_names_from_certificates_are_escaped_like_typed_text() -> None:
+    """Anyone can write `<!channel>` into a certificate's organisation or a manifest."""
+    forged = ContentCredentials(verdict="intact", signer=Signer(name="<!channel> & co"))
+    shared = ParentImage(number=1, user_id="U2", origin="attached", credentials="intact; made with <!here>")
+    rendered = text_of(blocks.provenance_note(provenance(credentials=forged, parents=(shared,))))
+    assert "<!channel>" not in rendered and "<!here>" not in rendered
+    assert "claims to be signed by &lt;!channel&gt; &amp; co (not verified)" in rendered
+    assert "made with &lt;!here&gt;" in rendered
+
+
+def test_sixteen_inputs_with_long_credentials_fit_one_context_element() -> None:
+    long = "intact, certificate expired; claims to be signed by OpenAI (not verified); " * 5
+    parents = tuple(
+        ParentImage(number=n, user_id="U2", origin="attached", credentials=long, permalink=f"https://x/{n}")
+        for n in range(16)
+    )
+    note = blocks.provenance_note(provenance(parents=parents))
+    texts = [element["text"] for element in note[0]["elements"]]
+    assert all(len(text) <= 3000 for text in texts) and "#15 intact, certificate expired" in texts[-1]
 
 
 def test_long_prompts_are_shortened_in_titles_and_notes() -> None:
