@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.people import Requester
 from bot.slack import blocks
+from bot.slack.workspaces import of_event
 from bot.wiring import Services
 
 RECENT_IMAGES = 12
@@ -20,7 +21,7 @@ def register(app: AsyncApp, services: Services) -> None:
     async def home_opened(event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab") not in (None, "home"):
             return  # the Messages tab
-        await publish_home(client, services, Requester(body.get("team_id", ""), event["user"]))
+        await publish_home(client, services, Requester(of_event(body).team_id, event["user"]))
 
 
 async def publish_home(client: AsyncWebClient, services: Services, requester: Requester) -> None:

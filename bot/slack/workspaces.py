@@ -69,4 +69,6 @@ def of_interaction(body: dict[str, Any]) -> Installation:
 def interaction_serves(body: dict[str, Any]) -> bool:
     """Whether the person who clicked (or submitted) is one of ours."""
     installation = of_interaction(body)
-    return installation.serves(body["user"].get("team_id"), shared_channel=bool(body.get("is_ext_shared_channel")))
+    # A click does not say whether its channel is shared with another organisation, so an
+    # organisation-wide installation serves only its own workspace's and organisation's ids.
+    return installation.serves(body["user"].get("team_id"), shared_channel=True)

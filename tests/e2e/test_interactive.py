@@ -210,6 +210,30 @@ async def test_delete_by_the_requester_removes_the_files_and_keeps_the_record(
     assert images.requests[1].kind == "generate", "a deleted image is never edited again"
 
 
+async def test_delete_of_files_someone_already_deleted_still_marks_the_record(
+    bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    """files.delete answers `file_deleted` for a file already gone: it counts as deleted."""
+    result = await first_result(slack)
+    [file_id] = list(slack.files)
+    slack.delete_file(file_id)
+    await click(slack, result, "delete_images")
+    await eventually(lambda: "deleted by <@U0ALICE>" in str(result.blocks), what="the status")
+    [image] = rows(bot)[2]
+    assert image.deleted_by == "U0ALICE" and not image.usable
+
+
+async def test_provenance_slack_will_not_show_is_explained(
+    bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    """respond() returns Slack's refusal instead of raising: the click must not end in silence."""
+    result = await first_result(slack)
+    slack.fail_next("response")
+    await click(slack, result, "show_provenance")
+    await eventually(lambda: len(slack.responses) == 1, what="an answer")
+    assert "Slack would not show that provenance record" in slack.responses[0]["text"]
+
+
 async def test_delete_by_someone_else_is_refused_unless_they_are_an_admin(
     bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
 ) -> None:

@@ -269,7 +269,8 @@ class FakeSlack(LoopbackServer):
         times: int = 1,
     ) -> None:
         """Make the next `times` calls of `method` fail ("upload" for the upload URL, answered
-        with 500; "download" for hosted files, answered with 404 as a file not ready yet)."""
+        with 500; "download" for hosted files, answered with 404 as a file not ready yet;
+        "response" for response URLs, answered with 400 `invalid_blocks`)."""
         for _ in range(times):
             self._failures[method].append(_Failure(error, 429 if retry_after is not None else status, retry_after))
 
@@ -277,6 +278,11 @@ class FakeSlack(LoopbackServer):
         """Do what `method` asks, then wait `seconds` before answering ("upload" for the
         upload URL): the caller can be killed after Slack acted but before it heard back."""
         self._held[method] = seconds
+
+    def delete_file(self, file_id: str) -> None:
+        """A person deletes a file Easel posted, in Slack."""
+        del self.files[file_id]
+        self._deleted_files.add(file_id)
 
     def delete(self, channel: str, ts: str) -> None:
         """A person deletes a message; a thread it started with no replies is gone with it."""
@@ -598,7 +604,8 @@ class FakeSlack(LoopbackServer):
     async def _response_url(self, request: web.Request) -> web.Response:
         """A response URL answers in plain text; blocks over the limits are refused with 400."""
         body = await request.json()
-        if message_problems(body.get("blocks")):
+        forced = self._failures["response"].popleft() if self._failures["response"] else None
+        if forced or message_problems(body.get("blocks")):
             return web.Response(status=400, text="invalid_blocks")
         self.responses.append(body)
         return web.Response(text="ok")

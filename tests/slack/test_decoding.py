@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.requests import HelpWanted, OptionDefaults, Prompt, parse_prompt
 from bot.errors import InputRejected
-from bot.slack.decoding import decode, mentioned_users, mentions, without_mention
+from bot.slack.decoding import DisplayNames, decode, mentioned_users, mentions, without_mention
+from tests.fakes.fake_slack import FakeSlack
 from tests.fakes.slack_text import Directory, as_command, as_message
 
 DIRECTORY = Directory(
@@ -96,3 +98,17 @@ def test_any_text_gives_a_request_or_a_clear_user_error(wire: str) -> None:
         assert error.problem
     else:
         assert isinstance(parsed, Prompt | HelpWanted)
+
+
+async def test_display_names_are_looked_up_once_and_a_failed_lookup_keeps_the_id(slack: FakeSlack) -> None:
+    slack.add_person("U0DANA", "Dana Scully")
+    names = DisplayNames(AsyncWebClient(token=slack.bot_token, base_url=slack.api_url), size=1)
+    assert await names.decode("for <@U0DANA> &amp; <@U0DANA>") == "for @Dana Scully & @Dana Scully"
+    assert await names.decode("again <@U0DANA>") == "again @Dana Scully"
+    assert len(slack.calls_to("users.info")) == 1, "remembered"
+    slack.fail_next("users.info", error="user_not_found")
+    assert await names.decode("and <@U0GONE>") == "and @U0GONE", "no name: the id, never an error"
+    assert await names.decode("<@U0BOB>") == "@bob"
+    assert await names.decode("<@U0DANA>") == "@Dana Scully" and len(slack.calls_to("users.info")) == 4, (
+        "the cache holds `size` names: the oldest was let go"
+    )

@@ -1,0 +1,68 @@
+"""Slack Connect and Enterprise Grid: Easel serves the people of the workspace (or Grid
+organisation) that installed it, wherever a shared channel is hosted, counts their usage there,
+and declines people of other organisations."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from bot.storage.tables import JobRow
+from tests.conftest import RunningBot, eventually
+from tests.fakes.fake_images import FakeImagesAPI
+from tests.fakes.fake_slack import FakeSlack, SharedChannel
+
+
+def jobs(bot: RunningBot) -> list[JobRow]:
+    with Session(bot.database()) as session:
+        return list(session.exec(select(JobRow)))
+
+
+async def test_a_member_is_served_in_a_channel_another_organisation_hosts(
+    bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    event = await slack.say("@Easel a lighthouse", shared=SharedChannel(host_team="T0HOST"))
+    await eventually(lambda: len(slack.files) == 1, what="the image")
+    assert next(iter(slack.files.values())).thread_ts == event["ts"]
+    [job] = jobs(bot)
+    assert (job.team_id, job.user_id) == (slack.team_id, "U0ALICE"), "usage counts where Easel is installed"
+
+
+async def test_a_person_of_another_organisation_is_declined(
+    bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    slack.add_person("U0GUEST", "guest", team="T0OTHER")
+    await slack.say("@Easel a lighthouse", user="U0GUEST", shared=SharedChannel(host_team="T0OTHER"))
+    await eventually(lambda: len(slack.ephemerals) == 1, what="the answer")
+    assert slack.ephemerals[0]["user"] == "U0GUEST" and "visiting from another one" in slack.ephemerals[0]["text"]
+    assert images.requests == [] and jobs(bot) == []
+
+
+async def test_an_enterprise_grid_organisation_id_is_one_of_ours(
+    bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    """On Grid, `user_team` can be the organisation's `E…` id rather than a workspace's."""
+    slack.enterprise_id = "E0ORG"
+    slack.add_person("U0GRID", "grid", team="E0ORG")
+    slack.add_person("U0STRANGER", "stranger", team="E0ELSEWHERE")
+    await slack.say("@Easel a lighthouse", user="U0GRID", shared=SharedChannel(host_team="T0HOST"))
+    await eventually(lambda: len(slack.files) == 1, what="the image")
+    assert [(job.team_id, job.user_id) for job in jobs(bot)] == [(slack.team_id, "U0GRID")]
+
+    await slack.say("@Easel a lighthouse", user="U0STRANGER", shared=SharedChannel(host_team="T0HOST"))
+    await eventually(lambda: len(slack.ephemerals) == 1, what="the refusal")
+    assert len(images.requests) == 1
+
+
+async def test_an_organisation_wide_install_serves_every_workspace_of_it(
+    bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    slack.enterprise_id, slack.org_wide = "E0ORG", True
+    slack.add_person("U0SISTER", "sister", team="T0SISTER")
+    await slack.say("@Easel a lighthouse", user="U0SISTER")
+    await eventually(lambda: len(slack.files) == 1, what="the image")
+
+    # In a channel shared with other organisations a workspace id alone does not say whose it
+    # is: only this workspace's and this organisation's ids are served there.
+    await slack.say("@Easel a lighthouse", user="U0SISTER", shared=SharedChannel(host_team="T0HOST"))
+    await eventually(lambda: len(slack.ephemerals) == 1, what="the refusal in a shared channel")
+    assert len(images.requests) == 1
