@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.audit import export_provenance, parse_since
@@ -92,7 +93,7 @@ def _database(settings: Settings, command: str) -> int:
 
 async def _check(settings: Settings) -> int:
     lines: list[str] = []
-    ok = await run_checks(settings, out=lines)
+    ok = await run_checks(settings, out=lines, today=datetime.now(UTC).date())
     print("\n".join(lines))
     return 0 if ok else 1
 

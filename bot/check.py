@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
+from bot.domain.lifecycle import Stage, status_of
+from bot.domain.pricing import has_price
 from bot.errors import ConfigError, ProviderError
 from bot.providers.base import ImageProvider
 from bot.providers.factory import build_provider
@@ -15,8 +19,9 @@ from bot.slack.replies import for_error
 from bot.wiring import model_choices
 
 
-async def run_checks(settings: Settings, *, out: list[str]) -> bool:
-    """Append one line per check to `out`; True when everything works."""
+async def run_checks(settings: Settings, *, out: list[str], today: date) -> bool:
+    """Append one line per check to `out`; True when everything works. `today` decides where
+    each model stands in its lifecycle."""
     ok = True
     try:
         settings.require_slack()
@@ -32,7 +37,7 @@ async def run_checks(settings: Settings, *, out: list[str]) -> bool:
         out.append(f"✗ Images: {error}")
         return False
     try:
-        ok &= await _check_models(settings, provider, out)
+        ok &= await _check_models(settings, provider, out, today=today)
     finally:
         await provider.close()
     return ok
@@ -62,17 +67,35 @@ async def _check_slack(settings: Settings, client: AsyncWebClient, out: list[str
     return True
 
 
-async def _check_models(settings: Settings, provider: ImageProvider, out: list[str]) -> bool:
+async def _check_models(settings: Settings, provider: ImageProvider, out: list[str], *, today: date) -> bool:
+    """Each model: can it be reached, where it stands in its lifecycle (the catalog's dates,
+    and what OpenAI's models endpoint reports), and whether Easel knows its price."""
     ok = True
     where = settings.azure_openai_endpoint or settings.openai_base_url or "api.openai.com"
+    if settings.image_model is None:
+        out.append(f"✓ Images: IMAGE_MODEL is not set: using `{settings.model_id}`, the {provider.name} default")
     for choice in model_choices(settings):
         try:
-            await provider.check_model(choice.call_name)
+            reported = await provider.check_model(choice.call_name)
         except ProviderError as error:
             out.append(
                 f"✗ Images ({provider.name}, {where}): `{choice.call_name}` ({choice.setting}): {for_error(error)}"
             )
             ok = False
+            reported = None
         else:
             out.append(f"✓ Images ({provider.name}, {where}): `{choice.call_name}` ({choice.setting}) is reachable")
+        status = status_of(choice.model_id, settings.provider_name, today=today, reported_shutdown=reported)
+        if status.stage is Stage.SHUT_DOWN:
+            out.append(f"✗ Lifecycle: {status.describe()}: set {choice.setting} to a current model")
+            ok = False
+        elif status.warns or status.stage is Stage.UNKNOWN:
+            out.append(f"! Lifecycle: {status.describe()}: set {choice.setting} to a current model before then")
+        else:
+            out.append(f"✓ Lifecycle: {status.describe()}")
+        if not has_price(choice.model_id):
+            out.append(
+                f"! Prices: Easel has no price for `{choice.model_id}`: its images are charged at the dearest "
+                "known prices, so limits hold but bills read high"
+            )
     return ok

@@ -15,15 +15,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from bot.domain.catalog import DEFAULT_MODELS
+from bot.domain.model_specs import parse_ratio, parse_size
 from bot.errors import ConfigError
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_AZURE_API_VERSION = "2025-04-01-preview"
 # Hosts that may receive the bot token for file downloads, besides SLACK_API_URL's host.
 DEFAULT_SLACK_FILE_HOSTS = ("files.slack.com", "files-edu.slack.com", "files.slack-gov.com")
-Quality = Literal["low", "medium", "high"]
-SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
-QUALITIES: tuple[Quality, ...] = ("low", "medium", "high")
+Quality = Literal["low", "medium", "high", "xhigh", "max"]
+QUALITIES: tuple[Quality, ...] = ("low", "medium", "high", "xhigh", "max")  # the model in use may take fewer
 
 
 class Secret:
@@ -92,7 +93,7 @@ class Settings:
     azure_openai_deployment: str | None = None
     openai_api_version: str = DEFAULT_AZURE_API_VERSION
 
-    image_model: str = "gpt-image-1-mini"
+    image_model: str | None = None  # None: the provider's default (see `model_id`)
     image_model_fallback: str | None = None
     default_size: str = "1024x1024"
     default_quality: Quality = "medium"
@@ -123,11 +124,20 @@ class Settings:
         return self.azure_openai_endpoint is not None
 
     @property
+    def provider_name(self) -> str:
+        return "azure" if self.uses_azure else "openai"
+
+    @property
+    def model_id(self) -> str:
+        """IMAGE_MODEL, or the catalog's default for the provider when it is not set."""
+        return self.image_model or DEFAULT_MODELS[self.provider_name]
+
+    @property
     def provider_model(self) -> str:
         """The name the provider knows the primary model by (Azure: the deployment)."""
         if self.uses_azure and self.azure_openai_deployment:
             return self.azure_openai_deployment
-        return self.image_model
+        return self.model_id
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> Settings:
@@ -209,9 +219,9 @@ class Settings:
             azure_openai_api_key=secret("AZURE_OPENAI_API_KEY"),
             azure_openai_deployment=text("AZURE_OPENAI_DEPLOYMENT"),
             openai_api_version=text("OPENAI_API_VERSION") or DEFAULT_AZURE_API_VERSION,
-            image_model=text("IMAGE_MODEL") or "gpt-image-1-mini",
+            image_model=text("IMAGE_MODEL"),
             image_model_fallback=text("IMAGE_MODEL_FALLBACK"),
-            default_size=_size(choice("IMAGE_DEFAULT_SIZE", "1024x1024", (*SIZES, *SIZE_ALIASES))),
+            default_size=_size(text("IMAGE_DEFAULT_SIZE") or "1024x1024"),
             default_quality=quality,  # type: ignore[arg-type]  # checked by choice()
             image_timeout_seconds=number("IMAGE_TIMEOUT_SECONDS", 300.0, minimum=1),
             image_max_attempts=int(number("IMAGE_MAX_ATTEMPTS", 3, minimum=1)),
@@ -258,11 +268,21 @@ class Settings:
             raise ConfigError("OPENAI_API_KEY is not set (or set AZURE_OPENAI_ENDPOINT for Azure OpenAI)")
 
 
+# The standard sizes every GPT image model makes, by shape.
 SIZE_ALIASES = {"square": "1024x1024", "landscape": "1536x1024", "portrait": "1024x1536"}
 
 
 def _size(value: str) -> str:
-    return SIZE_ALIASES.get(value, value)
+    """A shape word, `auto`, `WIDTHxHEIGHT` or a ratio; whether the model makes it is checked
+    when the services are built (`bot.wiring.option_defaults`)."""
+    value = value.lower()
+    if value in SIZE_ALIASES:
+        return SIZE_ALIASES[value]
+    if value != "auto" and parse_size(value) is None and parse_ratio(value) is None:
+        raise ConfigError(
+            f"IMAGE_DEFAULT_SIZE must be square, portrait, landscape, auto, WIDTHxHEIGHT or a ratio, got {value!r}"
+        )
+    return value
 
 
 def _with_trailing_slash(url: str) -> str:

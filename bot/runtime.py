@@ -21,7 +21,7 @@ from bot.slack import commands, events
 from bot.slack.client import build_web_client
 from bot.slack.decoding import DisplayNames
 from bot.slack.publisher import SlackSurface
-from bot.wiring import Services, build_services
+from bot.wiring import Services, build_services, log_model_status
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +31,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     settings.require_slack()
     stop = stop or _stop_on_signals()
     services = build_services(settings)
+    log_model_status(settings, today=datetime.now(UTC).date())
     try:
         async with aiohttp.ClientSession() as session:
             client = build_web_client(settings, session)

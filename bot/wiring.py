@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, replace
+from datetime import date
 
 from bot.config import Settings
+from bot.domain.catalog import spec_for
 from bot.domain.credentials import CredentialReader, ReadingOptions
 from bot.domain.iteration import Iteration
 from bot.domain.jobs import ImageJobs, ModelChoice
+from bot.domain.lifecycle import ModelStatus, status_of
 from bot.domain.limits import LimitPolicy, Limits
 from bot.domain.lineage import LineageBook
-from bot.domain.pricing import MICROS_PER_USD
-from bot.domain.requests import FORMATS, OptionDefaults
+from bot.domain.model_options import fit_to_model
+from bot.domain.pricing import MICROS_PER_USD, has_price
+from bot.domain.requests import FORMATS, ImageOptions, OptionDefaults
+from bot.errors import ConfigError, InputRejected
 from bot.providers.base import ImageProvider
 from bot.providers.factory import build_provider
 from bot.storage.database import Database
 from bot.storage.repositories import EventLog, JobRepository, Ledger, Preferences, ThreadImages
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,7 +51,7 @@ def model_choices(settings: Settings) -> list[ModelChoice]:
     primary_setting = (
         "AZURE_OPENAI_DEPLOYMENT" if settings.uses_azure and settings.azure_openai_deployment else "IMAGE_MODEL"
     )
-    choices = [ModelChoice(call_name=settings.provider_model, model_id=settings.image_model, setting=primary_setting)]
+    choices = [ModelChoice(call_name=settings.provider_model, model_id=settings.model_id, setting=primary_setting)]
     if settings.image_model_fallback:
         fallback = settings.image_model_fallback
         choices.append(ModelChoice(call_name=fallback, model_id=fallback, setting="IMAGE_MODEL_FALLBACK"))
@@ -64,16 +72,44 @@ def limit_policy(settings: Settings) -> LimitPolicy:
     )
 
 
+def option_defaults(settings: Settings) -> OptionDefaults:
+    """What requests start from, checked against the model in use: a default it cannot make
+    stops start-up with the setting named."""
+    spec = spec_for(settings.model_id)
+    # Azure OpenAI does not return WebP.
+    formats = tuple(f for f in FORMATS if f in spec.formats and not (settings.uses_azure and f == "webp"))
+    defaults = OptionDefaults(size=settings.default_size, quality=settings.default_quality, formats=formats, model=spec)
+    try:
+        fitted = fit_to_model(ImageOptions(size=defaults.size, quality=defaults.quality), spec)
+    except InputRejected as error:
+        setting = "IMAGE_DEFAULT_SIZE" if error.fragment and "size" in error.fragment else "IMAGE_DEFAULT_QUALITY"
+        raise ConfigError(f"{setting}: {error.problem.replace('--size ', '').replace('--quality ', '')}") from None
+    return replace(defaults, size=fitted.size)
+
+
+def model_status(settings: Settings, *, today: date) -> ModelStatus:
+    return status_of(settings.model_id, settings.provider_name, today=today)
+
+
+def log_model_status(settings: Settings, *, today: date) -> None:
+    """At start-up: which model, chosen how, and a warning from 30 days before its shutdown."""
+    status = model_status(settings, today=today)
+    chosen = "IMAGE_MODEL" if settings.image_model else f"the {settings.provider_name} default (IMAGE_MODEL is not set)"
+    logger.info("image model %s, from %s; %s", settings.model_id, chosen, status.describe())
+    if status.warns:
+        logger.warning("%s: set IMAGE_MODEL (and on Azure the deployment) to a current model", status.describe())
+    if not has_price(settings.model_id):
+        logger.warning("no price for %s: every image is charged at the dearest known price", settings.model_id)
+
+
 def build_services(settings: Settings) -> Services:
+    defaults = option_defaults(settings)
     provider = build_provider(settings)
     database = Database(settings.database_url, upgrade=settings.database_upgrade_on_start)
-    # Azure OpenAI does not return WebP.
-    formats = tuple(f for f in FORMATS if not (settings.uses_azure and f == "webp"))
     threads = ThreadImages(database)
     jobs_repository = JobRepository(database)
     ledger = Ledger(database)
     limits = Limits(limit_policy(settings), ledger)
-    option_defaults = OptionDefaults(size=settings.default_size, quality=settings.default_quality, formats=formats)
     return Services(
         settings=settings,
         provider=provider,
@@ -102,6 +138,6 @@ def build_services(settings: Settings) -> Services:
         limits=limits,
         ledger=ledger,
         lineage=LineageBook(threads, jobs_repository),
-        option_defaults=option_defaults,
-        iteration=Iteration(jobs_repository, threads, Preferences(database), option_defaults),
+        option_defaults=defaults,
+        iteration=Iteration(jobs_repository, threads, Preferences(database), defaults),
     )

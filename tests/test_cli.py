@@ -95,13 +95,17 @@ async def test_check_reports_every_part_working(tmp_path: Path, slack: FakeSlack
     code, out, _ = await run_bot(tmp_path, fake_environment(tmp_path, slack, images), "check")
     assert code == 0, out
     lines = out.strip().splitlines()
-    assert all(line.startswith("✓") for line in lines) and len(lines) == 3
+    assert all(line.startswith("✓") for line in lines) and len(lines) == 5, out
+    assert "IMAGE_MODEL is not set: using `gpt-image-2.5-flare`" in out and "is current on openai" in out
     assert slack.calls_to("auth.test") and slack.calls_to("apps.connections.open")
 
 
 async def test_check_names_what_is_wrong(tmp_path: Path, slack: FakeSlack, images: FakeImagesAPI) -> None:
-    images.retired_models.add("gpt-image-1-mini")
-    env = {**fake_environment(tmp_path, slack, images), "SLACK_BOT_TOKEN": "xoxb-wrong"}
+    env = {
+        **fake_environment(tmp_path, slack, images),
+        "SLACK_BOT_TOKEN": "xoxb-wrong",
+        "IMAGE_MODEL": "gpt-image-1-mini",
+    }
     code, out, _ = await run_bot(tmp_path, env, "check")
     assert code == 1
     assert "✗ Slack: SLACK_BOT_TOKEN was refused (invalid_auth)" in out

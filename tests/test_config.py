@@ -6,20 +6,29 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Secret, Settings, load_settings
 
 
 def test_defaults_from_an_empty_environment() -> None:
     settings = Settings.from_environ({})
     assert settings.slack_api_url == "https://slack.com/api/"
-    assert (settings.image_model, settings.default_size, settings.default_quality) == (
-        "gpt-image-1-mini",
+    assert (settings.model_id, settings.default_size, settings.default_quality) == (
+        "gpt-image-2.5-flare",
         "1024x1024",
         "medium",
     )
+    assert settings.image_model is None, "the default is the provider's, not a setting"
     assert settings.database_url == "sqlite:///easel.db" and settings.quiet_prefix == "//"
     assert not settings.uses_azure and settings.limits.images_per_day == 50
     assert settings.c2pa_remote_manifest_hosts == (), "remote manifests are never fetched unless hosts are named"
+
+
+def test_the_default_model_is_the_providers() -> None:
+    """OpenAI shuts gpt-image-1-mini down on 2026-12-01; Azure keeps its deployments to 2027-04-07."""
+    assert Settings(openai_api_key=Secret("sk")).model_id == "gpt-image-2.5-flare"
+    azure = Settings(azure_openai_endpoint="https://r.openai.azure.com")
+    assert azure.model_id == "gpt-image-1-mini" and azure.provider_model == "gpt-image-1-mini"
+    assert Settings(image_model="gpt-image-2.6-sunburst").model_id == "gpt-image-2.6-sunburst"
 
 
 def test_every_variable_is_read() -> None:

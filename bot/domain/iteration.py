@@ -11,7 +11,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import cast
 
-from bot.config import QUALITIES, SIZE_ALIASES, Quality
+from bot.config import SIZE_ALIASES, Quality
+from bot.domain.model_options import makes
 from bot.domain.people import Requester
 from bot.domain.regions import parse_region
 from bot.domain.requests import ImageOptions, OptionDefaults, Prompt
@@ -95,21 +96,19 @@ class Iteration:
         if mine is None:
             return self._defaults
         output_format = cast(OutputFormat | None, mine.output_format)
+        spec = self._defaults.model  # a choice made under another model may not fit this one
         return replace(
             self._defaults,
-            size=mine.size or self._defaults.size,
-            quality=cast(Quality, mine.quality) if mine.quality else self._defaults.quality,
+            size=mine.size if mine.size and makes(mine.size, spec) else self._defaults.size,
+            quality=cast(Quality, mine.quality) if mine.quality in spec.qualities else self._defaults.quality,
             output_format=output_format if output_format in self._defaults.formats else self._defaults.output_format,
         )
 
     async def set_default(self, requester: Requester, name: str, value: str, *, now: datetime) -> None:
         """Remember one of size, quality or format (the Home tab's choices)."""
-        allowed = {
-            "size": tuple(SIZE_ALIASES.values()),
-            "quality": QUALITIES,
-            "output_format": self._defaults.formats,
-        }
-        if name not in allowed or value not in allowed[name]:
+        spec = self._defaults.model
+        allowed = {"quality": value in spec.qualities, "output_format": value in self._defaults.formats}
+        if not allowed.get(name, name == "size" and makes(value, spec)):
             raise InputRejected(f"`{value}` is not a {name.replace('_', ' ')} Easel offers")
         await self._preferences.set(requester.team_id, requester.user_id, at=now, **{name: value})
 

@@ -1,4 +1,4 @@
-"""What images cost: a price table per model, an estimate before the call, the exact cost after.
+"""What images cost: an estimate before the call, the exact cost after, from the catalog's prices.
 
 Money is counted in micro-dollars (integers), so sums in the database are exact.
 """
@@ -6,8 +6,9 @@ Money is counted in micro-dollars (integers), so sums in the database are exact.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
+from bot.domain.catalog import CATALOG
+from bot.domain.model_specs import Prices
 from bot.providers.base import Usage
 
 logger = logging.getLogger(__name__)
@@ -17,60 +18,47 @@ MICROS_PER_USD = 1_000_000
 CHARS_PER_TEXT_TOKEN = 4
 TOKENS_PER_INPUT_IMAGE = 1_500
 
-
-@dataclass(frozen=True, kw_only=True)
-class ModelPrices:
-    """USD per 1M tokens, and USD per output image by quality and shape."""
-
-    text_input: float
-    image_input: float
-    image_output: float
-    per_image: dict[tuple[str, bool], float]  # (quality, square) -> USD
-
-    def image_estimate(self, quality: str, *, square: bool) -> float:
-        return self.per_image[(quality, square)]
+KNOWN_PRICES: dict[str, Prices] = {model: spec.prices for model, spec in CATALOG.items() if spec.prices}
 
 
-def _per_image(
-    low: tuple[float, float], medium: tuple[float, float], high: tuple[float, float]
-) -> dict[tuple[str, bool], float]:
-    table = {}
-    for quality, (square, other) in (("low", low), ("medium", medium), ("high", high)):
-        table[(quality, True)] = square
-        table[(quality, False)] = other
-    return table
+def _dearest(known: list[Prices]) -> Prices:
+    """Each price at its highest across the known models: what an unpriced model is charged."""
+    qualities = {quality for prices in known for quality in prices.per_image}
+    return Prices(
+        text_input=max(p.text_input for p in known),
+        image_input=max(p.image_input for p in known),
+        image_output=max(p.image_output for p in known),
+        per_image={
+            quality: (
+                max(p.per_image[quality][0] for p in known if quality in p.per_image),
+                max(p.per_image[quality][1] for p in known if quality in p.per_image),
+            )
+            for quality in qualities
+        },
+        source="the dearest of every known price",
+    )
 
 
-PRICES: dict[str, ModelPrices] = {
-    "gpt-image-1-mini": ModelPrices(
-        text_input=2.0,
-        image_input=2.5,
-        image_output=8.0,
-        per_image=_per_image((0.005, 0.006), (0.011, 0.015), (0.036, 0.052)),
-    ),
-    "gpt-image-1": ModelPrices(
-        text_input=5.0,
-        image_input=10.0,
-        image_output=40.0,
-        per_image=_per_image((0.011, 0.016), (0.042, 0.063), (0.167, 0.25)),
-    ),
-}
+DEAREST = _dearest(list(KNOWN_PRICES.values()))
 
 
-def prices_for(model: str) -> ModelPrices:
-    """The model's prices; an unknown model is charged as the dearest known one, so a
-    budget is never overrun by a missing price."""
-    if model in PRICES:
-        return PRICES[model]
+def has_price(model: str) -> bool:
+    return model in KNOWN_PRICES
+
+
+def prices_for(model: str) -> Prices:
+    """The model's prices; a model without one is charged as the dearest known, so a budget is
+    never overrun by a missing price."""
+    if model in KNOWN_PRICES:
+        return KNOWN_PRICES[model]
     logger.warning("no price for model %r: estimating with the dearest known prices", model)
-    return max(PRICES.values(), key=lambda prices: prices.image_output)
+    return DEAREST
 
 
 def estimate_micros(model: str, *, size: str, quality: str, n: int, prompt_chars: int, input_images: int = 0) -> int:
     """What a request will cost at most, before it is made."""
     prices = prices_for(model)
-    square = size in ("1024x1024", "auto")
-    images = prices.image_estimate(quality, square=square) * n
+    images = prices.image_estimate(quality, size) * n
     text = prompt_chars / CHARS_PER_TEXT_TOKEN * prices.text_input / 1_000_000
     inputs = input_images * TOKENS_PER_INPUT_IMAGE * prices.image_input / 1_000_000
     return round((images + text + inputs) * MICROS_PER_USD)

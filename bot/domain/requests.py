@@ -7,9 +7,12 @@ Pure functions and frozen dataclasses; no Slack, no provider. The same parser se
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from bot.config import QUALITIES, SIZE_ALIASES, SIZES, Quality
+from bot.config import Quality
+from bot.domain.catalog import DEFAULT_MODELS, spec_for
+from bot.domain.model_options import check_quality, fit_to_model, is_shape
+from bot.domain.model_specs import ModelSpec
 from bot.domain.numbers import whole_number
 from bot.domain.regions import Region, parse_region
 from bot.errors import InputRejected
@@ -21,10 +24,22 @@ MAX_PROMPT_CHARS = 32_000
 # Slack clients (and macOS) turn a typed "--" into an em or en dash; accept those too.
 _DASHES = ("\u2014", "\u2013")
 
-USAGE = (
-    "/imagine <prompt> [--size square|portrait|landscape|1024x1024|1024x1536|1536x1024|auto] "
-    "[--quality low|medium|high] [--n 1-4] [--transparent] [--format png|webp|jpeg]"
-)
+# The short form for refusals, which name the allowed values themselves; help shows `usage()`.
+USAGE = "/imagine <prompt> [--size …] [--aspect 3:2] [--quality …] [--n 1-4] [--transparent] [--format …]"
+
+
+def usage(defaults: OptionDefaults) -> str:
+    """The command's synopsis, with what the model in use takes."""
+    spec = defaults.model
+    sizes = "|".join(("square", "portrait", "landscape", *spec.sizes.choices()))
+    ratio = "|16:9" if len(spec.sizes.choices()) > 4 else ""
+    transparent = " [--transparent]" if spec.transparency else ""
+    return (
+        f"/imagine <prompt> [--size {sizes}{ratio}] [--aspect 3:2] [--quality {'|'.join(spec.qualities)}] "
+        f"[--n 1-{MAX_IMAGES}]{transparent} [--format {'|'.join(defaults.formats)}]"
+    )
+
+
 _VERSION = re.compile(r"^#([0-9]{1,4})$")
 
 
@@ -46,6 +61,7 @@ class OptionDefaults:
     quality: Quality = "medium"
     output_format: OutputFormat = "png"
     formats: tuple[OutputFormat, ...] = FORMATS
+    model: ModelSpec = field(default_factory=lambda: spec_for(DEFAULT_MODELS["openai"]))
 
 
 @dataclass(frozen=True)
@@ -91,7 +107,7 @@ def parse_prompt(text: str, defaults: OptionDefaults) -> Prompt | HelpWanted:
                 raise InputRejected("`--transparent` takes no value", fragment=word)
             transparent = True
             continue
-        if name not in ("size", "quality", "n", "format", "region"):
+        if name not in ("size", "aspect", "quality", "n", "format", "region"):
             raise InputRejected(f"unknown option `{word}`", fragment=word)
         if inline:
             value = inline
@@ -102,11 +118,13 @@ def parse_prompt(text: str, defaults: OptionDefaults) -> Prompt | HelpWanted:
             raise InputRejected(f"`--{name}` needs a value", fragment=word)
         value = value.lower()
         if name == "size":
-            size, size_given = _parse_size(value), True
+            size, size_given = value, True
+        elif name == "aspect":
+            size, size_given = _parse_aspect(value), True
         elif name == "region":
             region = parse_region(value)
         elif name == "quality":
-            quality = _parse_quality(value)
+            quality = check_quality(value, defaults.model)
         elif name == "n":
             n = _parse_count(value)
         else:
@@ -119,16 +137,17 @@ def parse_prompt(text: str, defaults: OptionDefaults) -> Prompt | HelpWanted:
         raise InputRejected(f"the prompt has {len(prompt):,} characters; the model takes at most {MAX_PROMPT_CHARS:,}")
     if transparent and output_format == "jpeg":
         raise InputRejected("`--transparent` needs `--format png` or `webp`: JPEG has no transparency")
+    options = ImageOptions(
+        size=size,
+        quality=quality,
+        n=n,
+        transparent=transparent,
+        output_format=output_format,
+        size_given=size_given,
+    )
     return Prompt(
         prompt,
-        ImageOptions(
-            size=size,
-            quality=quality,
-            n=n,
-            transparent=transparent,
-            output_format=output_format,
-            size_given=size_given,
-        ),
+        fit_to_model(options, defaults.model),
         region=region,
         version=version,
     )
@@ -141,22 +160,14 @@ def _normalise_dashes(word: str) -> str:
     return word
 
 
-def _parse_size(value: str) -> str:
-    size = SIZE_ALIASES.get(value, value)
-    if size not in SIZES:
+def _parse_aspect(value: str) -> str:
+    if not is_shape(value):
         raise InputRejected(
-            f"`--size {value}` is not a size the model makes; use square, portrait, landscape, "
-            "1024x1024, 1024x1536, 1536x1024 or auto",
-            fragment=f"--size {value}",
+            f"`--aspect {value}` is not a shape; use square, portrait, landscape, widescreen, tall "
+            "or a ratio such as 3:2",
+            fragment=f"--aspect {value}",
         )
-    return size
-
-
-def _parse_quality(value: str) -> Quality:
-    for quality in QUALITIES:
-        if value == quality:
-            return quality
-    raise InputRejected(f"`--quality {value}` is not a quality; use low, medium or high", fragment=f"--quality {value}")
+    return value
 
 
 def _parse_count(value: str) -> int:

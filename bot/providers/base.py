@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal, Protocol
 
 from bot.config import Quality
@@ -94,8 +95,9 @@ class ImageProvider(Protocol):
 
     async def edit(self, call: ImageCall, on_preview: PreviewSink | None = None) -> ProviderResult: ...
 
-    async def check_model(self, model: str) -> None:
-        """Raise a `ProviderError` when `model` cannot serve requests."""
+    async def check_model(self, model: str) -> date | None:
+        """Raise a `ProviderError` when `model` cannot serve requests; return the shutdown date
+        the provider reports for it, when it reports one."""
         ...
 
     async def check_provenance(self, image: GeneratedImage) -> RemoteProvenance | None:

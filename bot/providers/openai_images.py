@@ -10,6 +10,7 @@ import asyncio
 import base64
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any, TypeVar
 
 import httpx2
@@ -113,15 +114,22 @@ class OpenAIImageProvider:
         """Partial images carry no index, so only single images are streamed."""
         return call.n == 1 and (self._stream or call.partial_images > 0)
 
-    async def check_model(self, model: str) -> None:
-        """Look the model up without generating anything (so without a charge)."""
+    async def check_model(self, model: str) -> date | None:
+        """Look the model up without generating anything (so without a charge). OpenAI's
+        models endpoint carries `shutdown_date` once a shutdown is announced
+        (developers.openai.com/api/docs/deprecations); Azure's data plane has no lookup."""
         if isinstance(self._client, openai.AsyncAzureOpenAI):
             await self._probe_azure_deployment(model)
-            return
+            return None
         try:
-            await self._client.models.retrieve(model, timeout=30)
+            found = await self._client.models.retrieve(model, timeout=30)
         except openai.OpenAIError as exc:
             raise map_error(exc, model=model, timeout=30) from exc
+        try:
+            return date.fromisoformat(found.shutdown_date) if found.shutdown_date else None
+        except ValueError:
+            logger.warning("the models endpoint gave %r an unreadable shutdown date", model)
+            return None
 
     async def check_provenance(self, image: GeneratedImage) -> RemoteProvenance | None:
         """OpenAI's content provenance check (C2PA and SynthID); None when it fails, since

@@ -17,7 +17,6 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.config import SIZE_ALIASES
 from bot.domain.iteration import FollowUp
 from bot.domain.jobs import JobStatus
 from bot.domain.numbers import whole_number
@@ -106,7 +105,9 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         mine = {image.number for image in await services.threads.of_job(job.id or 0)}
         metadata = json.dumps({"channel": job.channel_id, "thread": job.thread_ts})
-        view = blocks.edit_modal(images, chosen=sorted(mine), quality=job.quality, metadata=metadata)
+        view = blocks.edit_modal(
+            images, chosen=sorted(mine), quality=job.quality, defaults=services.option_defaults, metadata=metadata
+        )
         await client.views_open(trigger_id=body["trigger_id"], view=view)
 
     @app.view(blocks.EDIT_VIEW)
@@ -125,7 +126,7 @@ def register(app: AsyncApp, services: Services) -> None:
         defaults = await services.iteration.defaults_for(requester)
         defaults = replace(
             defaults,
-            size=SIZE_ALIASES.get(size, defaults.size),
+            size=defaults.size if size == "keep" else size,
             quality=values["quality"]["value"]["selected_option"]["value"],
         )
         prompt = None

@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.config import QUALITIES, SIZE_ALIASES
 from bot.domain.iteration import FollowUp
 from bot.domain.jobs import JobStatus
 from bot.domain.limits import UsageReport, WorkspaceUsage
 from bot.domain.lineage import Lineage
+from bot.domain.model_options import shape_sizes
 from bot.domain.people import Requester
 from bot.domain.pricing import usd
 from bot.domain.provenance import ParentImage, Provenance
-from bot.domain.requests import USAGE, OptionDefaults, Prompt
+from bot.domain.requests import OptionDefaults, Prompt, usage
 from bot.slack.mrkdwn import escape, excerpt, fit, shorten, slack_date
 from bot.storage.tables import ImageRow
 
@@ -51,12 +51,6 @@ FOLLOW_UP_LABELS = {
     FollowUp.LANDSCAPE: "Landscape",
 }
 GRID = [f"{column}{row}" for row in (1, 2, 3) for column in "abc"]  # the region grid, row by row
-SIZE_CHOICES = {
-    "keep": "as before",
-    "square": "square 1024x1024",
-    "portrait": "portrait 1024x1536",
-    "landscape": "landscape 1536x1024",
-}
 
 
 def request_message(
@@ -252,22 +246,27 @@ def message(text: str) -> dict[str, Any]:
     return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": fit(text, TEXT_CHARS)}}]}
 
 
-def help_message(*, default_size: str, default_quality: str, quiet_prefix: str) -> dict[str, Any]:
+def help_message(defaults: OptionDefaults, *, quiet_prefix: str) -> dict[str, Any]:
+    """Examples and every option, as the model in use takes them."""
     quiet = f"Start a reply with `{quiet_prefix}` and Easel leaves it alone." if quiet_prefix else ""
+    spec = defaults.model
+    transparent = ["• `--transparent`: a transparent background (PNG or WebP)"] if spec.transparency else []
     text = "\n".join(
         [
             "*Easel makes images with you, in threads.*",
             "`/imagine a lighthouse at dusk, watercolor`",
-            "`/imagine a paper-cut fox logo --transparent --format png`",
+            "`/imagine a paper-cut fox logo "
+            + ("--transparent --format png`" if spec.transparency else "--size square`"),
             "`/imagine a city skyline at night --size landscape --quality high --n 2`",
             "",
-            f"*Options* `{USAGE}`",
-            f"• `--size`: square (1024x1024), portrait (1024x1536), landscape (1536x1024) or auto; "
-            f"default {default_size} (edits keep the shape of their image)",
-            f"• `--quality`: low, medium or high; default {default_quality}",
+            f"*Options* (`{spec.id}`) `{usage(defaults)}`",
+            f"• `--size`: square (1024x1024), portrait (1024x1536), landscape (1536x1024), "
+            f"{spec.sizes.describe()}; a ratio (`--size 16:9`, `--aspect 3:2`, widescreen, tall) picks the closest; "
+            f"default {defaults.size} (edits keep the shape of their image)",
+            f"• `--quality`: {', '.join(spec.qualities)}; default {defaults.quality}",
             "• `--n`: how many images, 1 to 4",
-            "• `--transparent`: a transparent background (PNG or WebP)",
-            "• `--format`: png, webp or jpeg",
+            *transparent,
+            f"• `--format`: {', '.join(defaults.formats)}",
             "",
             "*Iterating* Reply in an image's thread to edit its latest image: `make it foggy`. "
             "`#2 make it darker` edits image #2 (numbers are in the notes). Attach images to edit "
@@ -374,8 +373,14 @@ def lineage_message(lineages: Sequence[Lineage]) -> dict[str, Any]:
     }
 
 
-def edit_modal(images: Sequence[ImageRow], *, chosen: Sequence[int], quality: str, metadata: str) -> dict[str, Any]:
-    """Edit… : a prompt, size, quality, the region grid, and which of the thread's images."""
+def edit_modal(
+    images: Sequence[ImageRow], *, chosen: Sequence[int], quality: str, defaults: OptionDefaults, metadata: str
+) -> dict[str, Any]:
+    """Edit… : a prompt, size, quality, the region grid, and which of the thread's images;
+    sizes and qualities as the model in use takes them."""
+    sizes = {"keep": "as before", **{word: f"{word} {size}" for word, size in shape_sizes(defaults.model).items()}}
+    qualities = defaults.model.qualities
+    quality = quality if quality in qualities else defaults.quality
 
     def option(value: str, label: str) -> Block:
         return {"text": {"type": "plain_text", "text": label}, "value": value}
@@ -429,8 +434,8 @@ def edit_modal(images: Sequence[ImageRow], *, chosen: Sequence[int], quality: st
                 "element": {
                     "type": "static_select",
                     "action_id": "value",
-                    "options": [option(value, label) for value, label in SIZE_CHOICES.items()],
-                    "initial_option": option("keep", SIZE_CHOICES["keep"]),
+                    "options": [option(value, label) for value, label in sizes.items()],
+                    "initial_option": option("keep", sizes["keep"]),
                 },
             },
             {
@@ -440,7 +445,7 @@ def edit_modal(images: Sequence[ImageRow], *, chosen: Sequence[int], quality: st
                 "element": {
                     "type": "static_select",
                     "action_id": "value",
-                    "options": [option(q, q) for q in QUALITIES],
+                    "options": [option(q, q) for q in qualities],
                     "initial_option": option(quality, quality),
                 },
             },
@@ -462,7 +467,7 @@ def defaults_section(defaults: OptionDefaults) -> list[Block]:
         element["initial_option"] = next((o for o in options if o["value"] == current), options[0])
         return element
 
-    sizes = {size: f"{name} {size}" for name, size in SIZE_ALIASES.items()}
+    sizes = {size: f"{name} {size}" for name, size in shape_sizes(defaults.model).items()}
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": "*Your defaults* (an option in a request wins)"}},
         {
@@ -470,7 +475,7 @@ def defaults_section(defaults: OptionDefaults) -> list[Block]:
             "block_id": "defaults",
             "elements": [
                 select("default_size", "Size", sizes, defaults.size),
-                select("default_quality", "Quality", {q: q for q in QUALITIES}, defaults.quality),
+                select("default_quality", "Quality", {q: q for q in defaults.model.qualities}, defaults.quality),
                 select("default_format", "Format", {f: f.upper() for f in defaults.formats}, defaults.output_format),
             ],
         },

@@ -48,11 +48,7 @@ def register(app: AsyncApp, services: Services) -> None:
         if isinstance(parsed, HelpWanted) or parsed is None:
             await ack(
                 response_type="ephemeral",
-                **blocks.help_message(
-                    default_size=services.option_defaults.size,
-                    default_quality=services.option_defaults.quality,
-                    quiet_prefix=services.settings.quiet_prefix,
-                ),
+                **blocks.help_message(services.option_defaults, quiet_prefix=services.settings.quiet_prefix),
             )
             return
         await ack()

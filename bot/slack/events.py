@@ -146,15 +146,10 @@ async def _answer(
         await client.chat_postMessage(channel=channel, thread_ts=home, **blocks.message(replies.for_error(error)))
         return
     if isinstance(parsed, HelpWanted):
-        defaults = services.option_defaults
         await client.chat_postMessage(
             channel=channel,
             thread_ts=home,
-            **blocks.help_message(
-                default_size=defaults.size,
-                default_quality=defaults.quality,
-                quiet_prefix=services.settings.quiet_prefix,
-            ),
+            **blocks.help_message(services.option_defaults, quiet_prefix=services.settings.quiet_prefix),
         )
         return
 

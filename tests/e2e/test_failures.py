@@ -101,21 +101,27 @@ async def test_a_timed_out_call_is_not_retried(settings: Settings, slack: FakeSl
     assert job_statuses(bot) == [("failed", "ProviderTimeout")]
 
 
-async def test_retired_model_names_the_setting(
-    bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI, caplog: pytest.LogCaptureFixture
+async def test_a_shut_down_model_names_the_setting(
+    settings: Settings, slack: FakeSlack, images: FakeImagesAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
-    images.retired_models.add("gpt-image-1-mini")
-    with caplog.at_level(logging.ERROR):
-        await slack.slash("a lighthouse")
-        reply = await failure_reply(slack)
+    """An installation still set to gpt-image-1-mini on OpenAI, from 2026-12-01 (the fake's day)."""
+    bot = await start_bot(dataclasses.replace(settings, image_model="gpt-image-1-mini"), slack)
+    try:
+        with caplog.at_level(logging.ERROR):
+            await slack.slash("a lighthouse")
+            reply = await failure_reply(slack)
+    finally:
+        await stop_bot(bot)
 
     assert "`gpt-image-1-mini` is retired" in reply and "`IMAGE_MODEL`" in reply
     assert any("IMAGE_MODEL" in r.getMessage() and "gpt-image-1-mini" in r.getMessage() for r in caplog.records)
 
 
-async def test_retired_model_falls_back(settings: Settings, slack: FakeSlack, images: FakeImagesAPI) -> None:
-    images.retired_models.add("gpt-image-1-mini")
-    bot = await start_bot(dataclasses.replace(settings, image_model_fallback="gpt-image-1.5"), slack)
+async def test_a_shut_down_model_falls_back(settings: Settings, slack: FakeSlack, images: FakeImagesAPI) -> None:
+    configured = dataclasses.replace(
+        settings, image_model="gpt-image-1-mini", image_model_fallback="gpt-image-2.6-flare"
+    )
+    bot = await start_bot(configured, slack)
     try:
         await slack.slash("a lighthouse")
         await eventually(lambda: len(slack.files) == 1, what="the fallback's upload")
@@ -125,9 +131,9 @@ async def test_retired_model_falls_back(settings: Settings, slack: FakeSlack, im
         await stop_bot(bot)
 
     models = [r.fields["model"] for r in images.requests]
-    assert models == ["gpt-image-1-mini", "gpt-image-1.5", "gpt-image-1.5"], "the retired model is not asked again"
+    assert models == ["gpt-image-1-mini", "gpt-image-2.6-flare", "gpt-image-2.6-flare"], "not asked again"
     first = next(iter(slack.files.values()))
-    assert "gpt-image-1.5" in json.dumps(first.blocks)
+    assert "gpt-image-2.6-flare" in json.dumps(first.blocks)
 
 
 async def test_a_bug_gives_the_user_a_reference_that_is_in_the_log(
@@ -171,7 +177,7 @@ async def test_a_note_slack_refuses_on_the_upload_follows_the_image(
     parent = slack.messages[0]
     await eventually(
         lambda: any(
-            "gpt-image-1-mini" in (m.text or "") and m.blocks is None
+            "gpt-image-2.5-flare" in (m.text or "") and m.blocks is None
             for m in slack.thread(parent.channel, parent.ts)
             if not m.files
         ),

@@ -42,7 +42,7 @@ async def test_imagine_posts_the_exact_image_in_a_thread_with_its_note(
     note = note_text(uploaded.blocks)
     for expected in (
         "<@U0ALICE>",
-        "gpt-image-1-mini",
+        "gpt-image-2.5-flare",
         "a lighthouse at dusk, watercolor",
         "1024x1024",
         "medium",
@@ -52,7 +52,7 @@ async def test_imagine_posts_the_exact_image_in_a_thread_with_its_note(
     await eventually(lambda: "done" in json.dumps(slack.message("C0GENERAL", parent.ts).blocks), what="status done")
 
     sent = images.requests[0].fields
-    assert sent["model"] == "gpt-image-1-mini"
+    assert sent["model"] == "gpt-image-2.5-flare"
     assert sent["quality"] == "medium" and sent["size"] == "1024x1024" and sent["n"] == 1
     assert sent["safety_identifier"] == Requester("T0TEAM", "U0ALICE").safety_identifier
     assert "U0ALICE" not in json.dumps(sent) and "user" not in sent

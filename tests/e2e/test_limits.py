@@ -73,7 +73,7 @@ async def test_every_note_says_what_is_left_and_the_charge_is_exact(
         input_image_tokens=row.input_image_tokens,
         output_tokens=row.output_tokens,
     )
-    assert row.output_tokens == 1056 and row.actual_micros == cost_micros("gpt-image-1-mini", usage)
+    assert row.output_tokens == 439 and row.actual_micros == cost_micros("gpt-image-2.5-flare", usage)
     assert row.estimate_micros >= row.actual_micros, "the estimate errs on the safe side"
 
 

@@ -60,7 +60,7 @@ async def test_a_signed_output_is_posted_untouched_and_reported_valid(
     await eventually(lambda: "done" in str(slack.messages[0].blocks), what="done")
     with Session(bot.database()) as session:
         row = session.exec(select(ImageRow)).one()
-    assert row.c2pa == f"intact; {UNVERIFIED}; AI-made with gpt-image-1-mini"
+    assert row.c2pa == f"intact; {UNVERIFIED}; AI-made with gpt-image-2.5-flare"
     assert row.sha256 == hashlib.sha256(uploaded.content).hexdigest()
 
 
@@ -275,9 +275,9 @@ async def test_the_records_export_as_json_lines(
     assert process.returncode == 0, err.decode()
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [(r["number"], r["user"], r["parents"]) for r in records] == [(1, "U0ALICE", []), (2, "U0BOB", [1])]
-    assert records[1]["job"]["prompt"] == "add a boat" and records[1]["job"]["model"] == "gpt-image-1-mini"
+    assert records[1]["job"]["prompt"] == "add a boat" and records[1]["job"]["model"] == "gpt-image-2.5-flare"
     assert [r["sha256"] for r in records] == [hashlib.sha256(f.content).hexdigest() for f in slack.files.values()]
-    assert records[0]["c2pa"] == f"intact; {UNVERIFIED}; AI-made with gpt-image-1-mini" and records[0]["permalink"]
+    assert records[0]["c2pa"] == f"intact; {UNVERIFIED}; AI-made with gpt-image-2.5-flare" and records[0]["permalink"]
 
     bad = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -79,7 +79,7 @@ async def test_a_reply_edits_the_latest_image(bot: RunningBot, slack: FakeSlack,
     (edit,) = edits(images)
     assert edit.fields["prompt"] == "make it foggy"
     assert [(f.field, f.content_type, f.data) for f in edit.files] == [("image", "image/png", images.outputs[0])]
-    assert "input_fidelity" not in edit.fields, "gpt-image-1-mini takes no high input fidelity"
+    assert "input_fidelity" not in edit.fields, "Easel leaves input_fidelity to the model"
     result = list(slack.files.values())[-1]
     assert result.thread_ts == thread and result.content == images.outputs[1]
     assert "Image #2" in note(slack) and "|#1> by <@U0BOB>" in note(slack)

@@ -4,6 +4,10 @@ Real `openai` clients talk to it over HTTP. It returns real PNG, JPEG and WebP b
 Pillow, streams Server-Sent Events, validates requests the way the real API does for GPT image
 models, and answers with queued faults (safety blocks, 429s with Retry-After, 5xx, retired
 models, slow answers, cut streams) so every failure path can be exercised.
+
+It knows Easel's model catalog (`bot.domain.catalog`, itself read from the installed `openai`
+types and OpenAI's deprecations page): each model's sizes and qualities, and its shutdown, on
+the fake's own `today` (a fixed date unless a test sets another, never the wall clock).
 """
 
 from __future__ import annotations
@@ -18,19 +22,24 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from aiohttp import web
 from PIL import Image, ImageDraw
 
+from bot.domain.catalog import CATALOG, DEFAULT_MODELS, TOKENS_2_5, TOKENS_2_6
+from bot.domain.model_specs import ModelSpec, parse_size
 from tests.fakes.c2pa_signing import alter_content, sign
 from tests.fakes.loopback import LoopbackServer
 
-SIZES = {"1024x1024": (1024, 1024), "1536x1024": (1536, 1024), "1024x1536": (1024, 1536)}
-QUALITIES = {"low", "medium", "high", "auto"}
+# The day the fake lives on unless a test says otherwise: the first day after gpt-image-1-mini's
+# shutdown on OpenAI, so the suite exercises the world Easel runs in from then on.
+TODAY = date(2026, 12, 1)
 FORMATS = {"png", "webp", "jpeg"}
 INPUT_MIME_TYPES = {"image/png", "image/jpeg", "image/webp"}
-# Output tokens per image by (is square, quality), as the Images API reports them.
+# Output tokens per image by (is square, quality) for gpt-image-1 and mini at the standard sizes
+# (OpenAI's image generation guide: 272 / 1056 / 4160 square, 408 / 1584 / 6240 otherwise).
 OUTPUT_TOKENS = {
     (True, "low"): 272,
     (True, "medium"): 1056,
@@ -39,6 +48,7 @@ OUTPUT_TOKENS = {
     (False, "medium"): 1584,
     (False, "high"): 6240,
 }
+# gpt-image-2 and later: the catalog's output tokens of a 1024x1024 image, in proportion to the area.
 IMAGE_INPUT_TOKENS = 323
 
 
@@ -103,6 +113,9 @@ class FakeImagesAPI(LoopbackServer):
         self.requests: list[RecordedImageRequest] = []
         self.outputs: list[bytes] = []
         self.retired_models: set[str] = set()
+        self.today = TODAY  # shutdowns in the catalog take effect from their date
+        self.shutdown_dates: dict[str, str] = {}  # announced beyond the catalog, for the models endpoint
+        self.azure_model = DEFAULT_MODELS["azure"]  # the model behind every Azure deployment
         self.known_deployments: set[str] | None = None
         self.provenance_checks: list[ProvenanceCheck] = []
         self.sign_outputs = True  # every output carries a C2PA manifest, as OpenAI's do
@@ -188,19 +201,10 @@ class FakeImagesAPI(LoopbackServer):
                         }
                     },
                 )
-            if model in self.retired_models:
-                raise ApiError(
-                    404,
-                    {
-                        "error": {
-                            "message": f"The model `{model}` does not exist or you do not have access to it.",
-                            "type": "invalid_request_error",
-                            "param": None,
-                            "code": "model_not_found",
-                        }
-                    },
-                )
-            params = _validate(fields, files, kind=kind, provider=provider, model=model)
+            spec = self._spec(self.azure_model if provider == "azure" else model, provider)
+            if model in self.retired_models or spec is None:
+                raise _model_not_found(model)
+            params = _validate(fields, files, kind=kind, provider=provider, spec=spec)
             if params["stream"]:
                 return await self._stream(request, record, params, kind=kind, fault=fault.kind if fault else None)
             await asyncio.sleep(self.latency)
@@ -269,15 +273,15 @@ class FakeImagesAPI(LoopbackServer):
         except ApiError as error:
             return web.json_response(error.body, status=error.status)
         model = request.match_info["model"]
-        if model in self.retired_models:
-            error = {
-                "message": f"The model `{model}` does not exist or you do not have access to it.",
-                "type": "invalid_request_error",
-                "param": None,
-                "code": "model_not_found",
-            }
-            return web.json_response({"error": error}, status=404)
-        return web.json_response({"id": model, "object": "model", "created": 1_700_000_000, "owned_by": "system"})
+        if model in self.retired_models or self._spec(model, "openai") is None:
+            return web.json_response(_model_not_found(model).body, status=404)
+        # The models endpoint carries an announced shutdown as `shutdown_date`, YYYY-MM-DD
+        # (developers.openai.com/api/docs/deprecations; openai `types/model.py`).
+        availability = CATALOG[model].providers.get("openai")
+        announced = availability.shutdown.isoformat() if availability and availability.shutdown else None
+        shutdown = self.shutdown_dates.get(model, announced)
+        body = {"id": model, "object": "model", "created": 1_700_000_000, "owned_by": "system"}
+        return web.json_response({**body, "shutdown_date": shutdown})
 
     async def _provenance_check(self, request: web.Request) -> web.Response:
         try:
@@ -307,6 +311,16 @@ class FakeImagesAPI(LoopbackServer):
         )
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def _spec(self, model: str, provider: str) -> ModelSpec | None:
+        """The model as this provider serves it today; None when it does not (any more)."""
+        spec = CATALOG.get(model)
+        availability = spec.providers.get(provider) if spec else None
+        if spec is None or availability is None:
+            return None
+        if availability.shutdown is not None and availability.shutdown <= self.today:
+            return None
+        return spec
 
     def _authenticate(self, request: web.Request, provider: str) -> None:
         bearer = request.headers.get("Authorization", "")
@@ -346,7 +360,7 @@ class FakeImagesAPI(LoopbackServer):
 
     def _render(self, params: dict[str, Any], files: list[RecordedFile], index: int, *, partial: bool = False) -> bytes:
         """A cheap but real image: a colour from the prompt, or the first input image, tinted."""
-        width, height = SIZES[params["size"]]
+        width, height = parse_size(params["size"]) or (1024, 1024)
         if partial:
             width, height = width // 8, height // 8
         seed = hashlib.sha256(f"{params['prompt']}|{index}|{len(self.outputs)}".encode()).digest()
@@ -407,7 +421,7 @@ async def _read_body(request: web.Request, kind: str) -> tuple[dict[str, Any], l
 
 
 def _validate(
-    fields: dict[str, Any], files: list[RecordedFile], *, kind: str, provider: str, model: str
+    fields: dict[str, Any], files: list[RecordedFile], *, kind: str, provider: str, spec: ModelSpec
 ) -> dict[str, Any]:
     """Check a request as the API does for GPT image models; return normalised parameters."""
     prompt = fields.get("prompt")
@@ -416,16 +430,14 @@ def _validate(
     if len(prompt) > 32_000:
         raise invalid("'prompt' is too long: the maximum is 32000 characters", "prompt", "string_above_max_length")
     size = str(fields.get("size") or "auto")
-    if size not in (*SIZES, "auto"):
-        raise invalid(
-            f"Invalid value: '{size}'. Supported values are: '1024x1024', '1024x1536', '1536x1024', and 'auto'.", "size"
-        )
+    if spec.sizes.refusal(size) is not None:
+        listed = ", ".join(f"'{s}'" for s in spec.sizes.choices())
+        raise invalid(f"Invalid value: '{size}'. Supported values are: {listed}.", "size")
     size = "1024x1024" if size == "auto" else size
     quality = str(fields.get("quality") or "auto")
-    if quality not in QUALITIES:
-        raise invalid(
-            f"Invalid value: '{quality}'. Supported values are: 'low', 'medium', 'high', and 'auto'.", "quality"
-        )
+    if quality != "auto" and quality not in spec.qualities:
+        listed = ", ".join(f"'{q}'" for q in (*spec.qualities, "auto"))
+        raise invalid(f"Invalid value: '{quality}'. Supported values are: {listed}.", "quality")
     quality = "medium" if quality == "auto" else quality
     try:
         n = int(fields.get("n", 1))
@@ -448,6 +460,8 @@ def _validate(
     background = str(fields.get("background") or "auto")
     if background == "transparent" and output_format == "jpeg":
         raise invalid("Transparent background is only supported for 'png' and 'webp' output.", "background")
+    if background == "transparent" and not spec.transparency:
+        raise invalid(f"Transparent background is not supported for {spec.id}.", "background")
     stream = str(fields.get("stream", "false")).lower() == "true" or fields.get("stream") is True
     partial_images = int(fields.get("partial_images", 0) or 0)
     if not 0 <= partial_images <= 3:
@@ -455,8 +469,8 @@ def _validate(
     if stream and n != 1:
         raise invalid("Streaming is only supported with n=1.", "n")
     fidelity = fields.get("input_fidelity")
-    if fidelity is not None and fidelity != "low" and model == "gpt-image-1-mini":
-        raise invalid("input_fidelity 'high' is not supported for gpt-image-1-mini.", "input_fidelity")
+    if fidelity is not None and fidelity not in spec.input_fidelity:
+        raise invalid(f"input_fidelity '{fidelity}' is not supported for {spec.id}.", "input_fidelity")
     if kind == "edit":
         _validate_edit_files(files)
     return {
@@ -469,6 +483,7 @@ def _validate(
         "background": "transparent" if background == "transparent" else "opaque",
         "stream": stream,
         "partial_images": partial_images,
+        "model": spec.id,
     }
 
 
@@ -551,13 +566,22 @@ def _fault_error(fault: Fault) -> ApiError:
 
 
 def _usage(params: dict[str, Any], files: list[RecordedFile]) -> dict[str, Any]:
+    """`usage` as the model reports it: gpt-image-2 and later also break the output down
+    (openai `types/images_response.py` `output_tokens_details`)."""
     text_tokens = max(1, len(params["prompt"]) // 4)
     image_tokens = IMAGE_INPUT_TOKENS * sum(1 for f in files if f.field in ("image", "image[]"))
-    square = params["size"] == "1024x1024"
-    output_tokens = OUTPUT_TOKENS[(square, params["quality"])] * params["n"]
+    model = params["model"]
+    usage: dict[str, Any] = {"input_tokens_details": {"text_tokens": text_tokens, "image_tokens": image_tokens}}
+    if model.startswith(("gpt-image-1", "chatgpt-image")):
+        output_tokens = OUTPUT_TOKENS[(params["size"] == "1024x1024", params["quality"])] * params["n"]
+    else:
+        width, height = parse_size(params["size"]) or (1024, 1024)
+        table = TOKENS_2_6 if model.startswith("gpt-image-2.6") else TOKENS_2_5
+        output_tokens = round(table[params["quality"]] * width * height / (1024 * 1024)) * params["n"]
+        usage["output_tokens_details"] = {"image_tokens": output_tokens, "text_tokens": 0}
     return {
+        **usage,
         "input_tokens": text_tokens + image_tokens,
-        "input_tokens_details": {"text_tokens": text_tokens, "image_tokens": image_tokens},
         "output_tokens": output_tokens,
         "total_tokens": text_tokens + image_tokens + output_tokens,
     }
@@ -577,3 +601,14 @@ def _b64(data: bytes) -> str:
 
 async def _send_event(response: web.StreamResponse, event: str, data: dict[str, Any]) -> None:
     await response.write(f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())
+
+
+def _model_not_found(model: str) -> ApiError:
+    """How OpenAI answers for a model that is gone or never was (PLATFORM_NOTES.md)."""
+    error = {
+        "message": f"The model `{model}` does not exist or you do not have access to it.",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "model_not_found",
+    }
+    return ApiError(404, {"error": error})

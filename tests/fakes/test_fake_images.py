@@ -30,7 +30,7 @@ async def test_generate_returns_real_images(
     client: openai.AsyncOpenAI, images: FakeImagesAPI, output_format: str, pillow_format: str
 ) -> None:
     response = await client.images.generate(
-        model="gpt-image-1-mini",
+        model="gpt-image-2.5-flare",
         prompt="x",
         size="1024x1536",
         quality="low",
@@ -46,7 +46,7 @@ async def test_generate_returns_real_images(
 async def test_edit_takes_several_images_and_a_mask(client: openai.AsyncOpenAI, images: FakeImagesAPI) -> None:
     first, second = png((1024, 1024)), png((512, 512))
     await client.images.edit(
-        model="gpt-image-1-mini",
+        model="gpt-image-2.5-flare",
         prompt="make it foggy",
         image=[("a.png", first, "image/png"), ("b.png", second, "image/png")],
         mask=("mask.png", png((1024, 1024), mode="RGBA"), "image/png"),
@@ -72,7 +72,7 @@ async def test_bad_edits_are_refused_like_the_real_api(
 ) -> None:
     with pytest.raises(openai.BadRequestError) as refused:
         await client.images.edit(
-            model="gpt-image-1-mini",
+            model="gpt-image-2.5-flare",
             prompt="x",
             image=image,  # type: ignore[arg-type]
             mask=mask if mask is not None else openai.omit,  # type: ignore[arg-type]
@@ -81,7 +81,7 @@ async def test_bad_edits_are_refused_like_the_real_api(
 
 
 async def test_stream_sends_partials_then_completed(client: openai.AsyncOpenAI) -> None:
-    stream = await client.images.generate(model="gpt-image-1-mini", prompt="x", stream=True, partial_images=2)
+    stream = await client.images.generate(model="gpt-image-2.5-flare", prompt="x", stream=True, partial_images=2)
     assert [event.type async for event in stream] == [
         "image_generation.partial_image",
         "image_generation.partial_image",
@@ -91,7 +91,7 @@ async def test_stream_sends_partials_then_completed(client: openai.AsyncOpenAI) 
 
 async def test_a_cut_stream_has_no_completed_event(client: openai.AsyncOpenAI, images: FakeImagesAPI) -> None:
     images.inject(Fault("stream_cut"))
-    stream = await client.images.generate(model="gpt-image-1-mini", prompt="x", stream=True, partial_images=1)
+    stream = await client.images.generate(model="gpt-image-2.5-flare", prompt="x", stream=True, partial_images=1)
     assert [event.type async for event in stream] == ["image_generation.partial_image"]
     assert images.outputs == []
 
@@ -112,7 +112,7 @@ async def test_faults_map_to_the_clients_exceptions(
 ) -> None:
     images.inject(fault)
     with pytest.raises(error) as raised:
-        await client.images.generate(model="gpt-image-1-mini", prompt="x")
+        await client.images.generate(model="gpt-image-2.5-flare", prompt="x")
     assert getattr(raised.value, "code", None) == code
     if fault.retry_after is not None:
         assert isinstance(raised.value, openai.RateLimitError)

@@ -11,7 +11,7 @@ from bot.providers.factory import build_provider
 from tests.fakes.fake_images import FakeImagesAPI
 
 CALL = ImageCall(
-    model="gpt-image-1-mini",
+    model="gpt-image-2.5-flare",
     prompt="a lighthouse",
     size="1024x1536",
     quality="low",
@@ -62,11 +62,10 @@ async def test_azure_uses_the_deployment_path_and_api_key(images: FakeImagesAPI)
 
 async def test_check_model_on_openai_looks_the_model_up(images: FakeImagesAPI) -> None:
     provider = build_provider(Settings(openai_api_key=Secret("sk-test"), openai_base_url=images.base_url))
-    images.retired_models.add("gpt-image-1-mini")
     try:
-        await provider.check_model("gpt-image-1.5")
+        assert await provider.check_model("gpt-image-2.5-flare") is None, "no shutdown announced"
         with pytest.raises(ModelRetired):
-            await provider.check_model("gpt-image-1-mini")
+            await provider.check_model("gpt-image-1-mini")  # shut down on OpenAI on 2026-12-01
     finally:
         await provider.close()
     assert images.requests == [] and images.outputs == [], "a check generates nothing"

@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.domain.catalog import spec_for
 from bot.domain.credentials import ContentCredentials, Signer
 from bot.domain.jobs import JobStatus
 from bot.domain.people import Requester
 from bot.domain.provenance import ParentImage, Provenance
-from bot.domain.requests import ImageOptions, Prompt
+from bot.domain.requests import ImageOptions, OptionDefaults, Prompt
 from bot.errors import (
     BotError,
     InputRejected,
@@ -125,9 +126,25 @@ def test_long_prompts_are_shortened_in_titles_and_notes() -> None:
 
 
 def test_help_names_every_option_and_the_grid() -> None:
-    rendered = blocks.help_message(default_size="1024x1024", default_quality="medium", quiet_prefix="//")["text"]
-    for expected in ("--size", "--quality", "--n", "--transparent", "--format", "--region", "a1,b2", "#2", "`//`"):
+    rendered = blocks.help_message(OptionDefaults(), quiet_prefix="//")["text"]
+    for expected in ("--size", "--aspect", "--quality", "--n", "--transparent", "--format", "--region", "a1,b2", "#2"):
         assert expected in rendered
+    assert "`//`" in rendered
+
+
+@pytest.mark.parametrize(
+    ("model", "offered", "not_offered"),
+    [
+        ("gpt-image-1-mini", ["low, medium, high;", "or auto"], ["xhigh", "multiples of 16"]),
+        ("gpt-image-2.5-flare", ["xhigh, max", "multiples of 16", "3840x2160", "--transparent"], []),
+        ("gpt-image-2", ["multiples of 16"], ["xhigh", "--transparent"]),
+    ],
+)
+def test_help_offers_what_the_model_takes(model: str, offered: list[str], not_offered: list[str]) -> None:
+    rendered = blocks.help_message(OptionDefaults(model=spec_for(model)), quiet_prefix="")["text"]
+    assert f"`{model}`" in rendered
+    assert all(part in rendered for part in offered), rendered
+    assert not any(part in rendered for part in not_offered), rendered
 
 
 ERRORS: list[BotError] = [
