@@ -56,7 +56,7 @@ async def test_a_signed_output_is_posted_untouched_and_reported_valid(
     await first_image(slack)
     uploaded = next(iter(slack.files.values()))
     assert hashlib.sha256(uploaded.content).digest() == hashlib.sha256(images.outputs[0]).digest()
-    assert f"C2PA:* intact; {UNVERIFIED}; AI-made with gpt-image-1-mini" in note(slack)
+    assert f"C2PA:* intact; {UNVERIFIED}; AI-made with gpt-image-2.5-flare" in note(slack)
     await eventually(lambda: "done" in str(slack.messages[0].blocks), what="done")
     with Session(bot.database()) as session:
         row = session.exec(select(ImageRow)).one()
@@ -323,4 +323,4 @@ async def test_a_trust_list_marks_outputs_trusted(
         await first_image(slack)
     finally:
         await stop_bot(bot)
-    assert "C2PA:* intact; signed by OpenAI (test) (verified); AI-made with gpt-image-1-mini" in note(slack)
+    assert "C2PA:* intact; signed by OpenAI (test) (verified); AI-made with gpt-image-2.5-flare" in note(slack)
