@@ -123,7 +123,7 @@ def test_the_messages_without_person_text_fit() -> None:
         paused=True,
         images_left_today=0,
     )
-    valid_message(blocks.help_message(default_size="1024x1024", default_quality="medium", quiet_prefix="//"))
+    valid_message(blocks.help_message(OptionDefaults(), quiet_prefix="//"))
     valid_message(blocks.usage_message(report, user_id=REQUESTER.user_id))
     users = tuple((f"U{n:010d}", 10**6, 10**12) for n in range(500))
     valid_message(
@@ -158,7 +158,7 @@ def test_the_home_tab_and_the_edit_dialog_fit() -> None:
     valid_view(blocks.home_view(report, recent, user_id="U1", defaults=OptionDefaults()))
     images = [row for row, _ in recent[:10]]
     metadata = '{"channel": "C0GENERAL", "thread": "1700000000.000001"}'
-    valid_view(blocks.edit_modal(images, chosen=[1, 2], quality="high", metadata=metadata))
+    valid_view(blocks.edit_modal(images, chosen=[1, 2], quality="high", defaults=OptionDefaults(), metadata=metadata))
 
 
 def test_cutting_after_escaping_never_splits_an_entity_or_a_token() -> None:
