@@ -17,5 +17,8 @@ USER easel
 WORKDIR /home/easel
 # The default SQLite file lives here; mount a volume (or set DATABASE_URL) to keep it.
 VOLUME ["/home/easel"]
-EXPOSE 3000
+# Socket Mode serves /metrics, /healthz and /readyz on METRICS_PORT; HTTP mode on PORT, beside /slack/events.
+ENV METRICS_PORT=9090
+EXPOSE 3000 9090
+HEALTHCHECK --interval=30s --timeout=15s --start-period=60s --retries=3 CMD ["python", "-m", "bot", "ready"]
 CMD ["python", "-m", "bot"]

@@ -1,19 +1,20 @@
-"""`python -m bot [run|check|generate|provenance|db]`: settings, logging, then the chosen command."""
+"""`python -m bot [run|check|generate|provenance|db|ready]`: settings, logging, then the chosen command."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
-import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot import logs
 from bot.audit import export_provenance, parse_since
 from bot.check import run_checks
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError
+from bot.health import ask_ready
 from bot.local import generate_to_file
 from bot.runtime import serve
 from bot.storage import schema
@@ -42,15 +43,20 @@ def main(argv: list[str] | None = None) -> int:
     database_commands.add_parser("current", help="print the database's revision")
     revision = database_commands.add_parser("revision", help="write a new migration for changes to tables.py")
     revision.add_argument("message", help='what it changes, e.g. "jobs get a priority"')
+    commands.add_parser("ready", help="ask the running bot whether it is ready (exit 0) or not (exit 1)")
     args, rest = parser.parse_known_args(argv)
     if rest and args.command != "generate":
         parser.error(f"unrecognised arguments: {' '.join(rest)}")
 
     try:
         settings = load_settings()
-        _configure_logging(settings)
+        logs.configure(settings)
         if args.command == "check":
             return asyncio.run(_check(settings))
+        if args.command == "ready":
+            ready, answer = ask_ready(settings)
+            print(answer)
+            return 0 if ready else 1
         if args.command == "db" and args.db_command == "revision":
             print(schema.new_revision(args.message))
             return 0
@@ -96,15 +102,6 @@ async def _check(settings: Settings) -> int:
     ok = await run_checks(settings, out=lines, today=datetime.now(UTC).date())
     print("\n".join(lines))
     return 0 if ok else 1
-
-
-def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
-    # The HTTP client libraries log request lines at INFO, Alembic its set-up; keep them for DEBUG runs.
-    for noisy in ("httpx2", "openai", "slack_sdk", "alembic"):
-        logging.getLogger(noisy).setLevel(max(logging.getLevelName(settings.log_level), logging.WARNING))
 
 
 if __name__ == "__main__":

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import logs, metrics
 from bot.config import Settings
 from bot.slack import actions, blocks, commands, events, home, replies
 from bot.slack.decoding import DisplayNames
@@ -25,6 +27,17 @@ def build_app(settings: Settings, services: Services, client: AsyncWebClient, na
         request_verification_enabled=secret is not None,
         logger=logging.getLogger("slack_bolt"),
     )
+
+    @app.middleware
+    async def in_context(body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
+        """Each request's log lines name its workspace and (hashed) person; its metrics, its
+        surface. Bolt runs each request in a task of its own, its listeners in tasks started
+        from it, so what is set here holds for this request alone."""
+        user = context.user_id
+        metrics.set_surface(_surface(body))
+        logs.bind(workspace=context.team_id, user=logs.user_hash(user) if user else None)
+        await next()
+
     commands.register(app, services)
     events.register(app, services, names)
     home.register(app, services)
@@ -34,7 +47,9 @@ def build_app(settings: Settings, services: Services, client: AsyncWebClient, na
     async def on_error(error: Exception, body: dict[str, Any], respond: AsyncRespond | None) -> None:
         """A bug: the traceback goes to the log, a reference id to the user."""
         reference = uuid.uuid4().hex[:8]
-        logger.error("unhandled error in a listener (reference %s)", reference, exc_info=error)
+        logger.error(
+            "unhandled error in a listener (reference %s)", reference, exc_info=error, extra={"reference": reference}
+        )
         if respond is not None and body.get("response_url"):
             await respond(
                 response_type="ephemeral",
@@ -43,3 +58,14 @@ def build_app(settings: Settings, services: Services, client: AsyncWebClient, na
             )
 
     return app
+
+
+def _surface(body: dict[str, Any]) -> str:
+    """Where a request came from, for the requests metric: a bounded set of names."""
+    if "command" in body:
+        return "command"
+    kind = body.get("type")
+    if kind == "event_callback":
+        event = str((body.get("event") or {}).get("type"))
+        return {"message": "message", "app_mention": "message", "app_home_opened": "home"}.get(event, "event")
+    return {"block_actions": "button", "view_submission": "dialog"}.get(str(kind), "other")

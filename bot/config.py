@@ -118,6 +118,8 @@ class Settings:
     database_url: str = "sqlite:///easel.db"
     database_upgrade_on_start: bool = True  # off: operators run `python -m bot db upgrade` themselves
     log_level: str = "INFO"
+    log_format: str = "text"  # "json": one JSON object per line, for a log collector
+    metrics_port: int | None = None  # Socket Mode: serve /metrics, /healthz and /readyz here
 
     @property
     def uses_azure(self) -> bool:
@@ -248,6 +250,8 @@ class Settings:
             database_url=text("DATABASE_URL") or "sqlite:///easel.db",
             database_upgrade_on_start=switch("DATABASE_UPGRADE_ON_START", default=True),
             log_level=choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),
+            log_format=choice("LOG_FORMAT", "text", ("text", "json")),
+            metrics_port=int(number("METRICS_PORT", 0, minimum=1)) if text("METRICS_PORT") else None,
         )
 
     def require_slack(self) -> None:

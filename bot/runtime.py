@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -13,6 +14,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import health, logs, metrics
 from bot.app import build_app
 from bot.config import Settings
 from bot.domain.worker import JobWorker, WorkerPolicy
@@ -60,13 +62,22 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             )
             if settings.slack_app_token is not None:
                 handler = AsyncSocketModeHandler(app, settings.slack_app_token.reveal(), web_client=client)
+                readiness = health.Readiness(
+                    database=services.database, slack=_socket_mode_check(handler), worker_running=worker.running
+                )
+                probes = await health.serve(readiness, port=settings.metrics_port) if settings.metrics_port else None
                 await handler.connect_async()  # type: ignore[no-untyped-call]
                 logger.info("Socket Mode connected; Easel is listening")
                 await stop.wait()
                 await handler.close_async()  # type: ignore[no-untyped-call]
+                if probes is not None:
+                    await probes.cleanup()
             else:
                 web_app = app.web_app(path="/slack/events", port=settings.port)
-                web_app.router.add_get("/healthz", _healthy)
+                readiness = health.Readiness(
+                    database=services.database, slack=_http_check(settings), worker_running=worker.running
+                )
+                health.add_routes(web_app, readiness)
                 runner = web.AppRunner(web_app)
                 await runner.setup()
                 await web.TCPSite(runner, host="0.0.0.0", port=settings.port).start()
@@ -92,11 +103,14 @@ async def _replay_events(
             before = datetime.now(UTC) - timedelta(seconds=2 * settings.jobs.lease_seconds)
             for key, payload in await services.events.take_unhandled(received_before=before, at=datetime.now(UTC)):
                 logger.warning("handling %s, left unhandled by a process that stopped", key)
+                command = key.startswith("command:")
                 try:
-                    if key.startswith("command:"):
-                        await commands.replay(payload, client, services)
-                    else:
-                        await events.replay(payload, client, services, names, bot_user_id=bot_user_id)
+                    with logs.context(request_key=key):
+                        metrics.set_surface("command" if command else "message")
+                        if command:
+                            await commands.replay(payload, client, services)
+                        else:
+                            await events.replay(payload, client, services, names, bot_user_id=bot_user_id)
                 except Exception:
                     logger.exception("%s could not be handled", key)
         except Exception:
@@ -104,8 +118,21 @@ async def _replay_events(
         await asyncio.sleep(every)
 
 
-async def _healthy(_request: web.Request) -> web.Response:
-    return web.Response(text="ok")
+def _socket_mode_check(handler: AsyncSocketModeHandler) -> Callable[[], Awaitable[str | None]]:
+    async def check() -> str | None:
+        connected = await handler.client.is_connected()
+        return None if connected else "Slack: the Socket Mode connection is down"
+
+    return check
+
+
+def _http_check(settings: Settings) -> Callable[[], Awaitable[str | None]]:
+    """HTTP mode has no connection to watch: Slack calls in, and only needs the signing secret."""
+
+    async def check() -> str | None:
+        return None if settings.slack_signing_secret is not None else "Slack: SLACK_SIGNING_SECRET is not set"
+
+    return check
 
 
 def _stop_on_signals() -> asyncio.Event:

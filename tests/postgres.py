@@ -53,7 +53,12 @@ def _free_port() -> int:
 @dataclass(frozen=True)
 class PostgresServer:
     url: str  # SQLAlchemy URL of the empty database `easel`
-    restart: Callable[[], None]  # stop at once (as in a crash) and start again
+    stop: Callable[[], None]  # at once, as in a crash
+    start: Callable[[], None]
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
 
 
 @contextmanager
@@ -81,13 +86,14 @@ def postgres_server() -> Iterator[PostgresServer]:
     start = [str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"]
     run(*start)
 
-    def restart() -> None:
+    def stop() -> None:
         run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
-        run(*start)
 
     try:
         run(str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "easel")
-        yield PostgresServer(url=f"postgresql+psycopg://postgres@127.0.0.1:{port}/easel", restart=restart)
+        yield PostgresServer(
+            url=f"postgresql+psycopg://postgres@127.0.0.1:{port}/easel", stop=stop, start=lambda: run(*start)
+        )
     finally:
         run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
         time.sleep(0.1)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bot.storage import schema
 from tests.conftest import eventually
+from tests.e2e.test_http_mode import free_port
 from tests.fakes.fake_images import FakeImagesAPI
 from tests.fakes.fake_slack import FakeSlack
 
@@ -89,6 +90,25 @@ async def test_with_upgrades_off_the_bot_names_the_command_to_run(
     assert code == 2 and "Traceback" not in err
     last = err.strip().splitlines()[-1]
     assert last.endswith("run `python -m bot db upgrade` (or leave DATABASE_UPGRADE_ON_START on)")
+
+
+async def test_ready_asks_the_running_bot(tmp_path: Path, slack: FakeSlack, images: FakeImagesAPI) -> None:
+    env = {**fake_environment(tmp_path, slack, images), "METRICS_PORT": str(free_port())}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=tmp_path, env=env, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        await slack.wait_connected(timeout=30)
+        answers = [await run_bot(tmp_path, env, "ready")]
+        while answers[-1][0] != 0 and len(answers) < 20:  # the worker may start a moment after the connection
+            await asyncio.sleep(0.25)
+            answers.append(await run_bot(tmp_path, env, "ready"))
+        assert answers[-1] == (0, "ready\n", ""), answers
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.communicate(), timeout=30)
+    code, out, _ = await run_bot(tmp_path, env, "ready")
+    assert code == 1 and out.startswith("nothing answers on port"), "stopped: not ready"
 
 
 async def test_check_reports_every_part_working(tmp_path: Path, slack: FakeSlack, images: FakeImagesAPI) -> None:

@@ -30,6 +30,8 @@ def test_the_image_is_slim_non_root_and_runs_the_bot() -> None:
     users = [value for keyword, value in steps if keyword == "USER"]
     assert users and users[-1] not in ("root", "0")
     assert steps[-1] == ("CMD", '["python", "-m", "bot"]')
+    healthchecks = [value for keyword, value in steps if keyword == "HEALTHCHECK"]
+    assert healthchecks and healthchecks[-1].endswith('CMD ["python", "-m", "bot", "ready"]')
 
 
 def test_the_build_steps_install_a_bot_that_starts(tmp_path: Path) -> None:
@@ -85,3 +87,7 @@ def test_the_build_steps_install_a_bot_that_starts(tmp_path: Path) -> None:
         text=True,
     )
     assert "/site-packages/bot/" in where.stdout, "the migrations came from the installed package, not the checkout"
+    probe = subprocess.run(
+        [str(python), "-m", "bot", "ready"], cwd=workdir, env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True
+    )
+    assert probe.returncode == 1 and probe.stdout.startswith("nothing answers on port"), "no bot runs here"

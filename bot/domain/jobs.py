@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol, cast
 
+from bot import logs, metrics
 from bot.config import Quality
 from bot.domain.credentials import CredentialReader
 from bot.domain.imaging import closest_size
@@ -298,6 +299,7 @@ class ImageJobs:
         if reservation is not None:
             await self._limits.release(reservation, now=self._clock())
         await self._repository.finish(job.id, status=JobStatus.FAILED, at=self._clock(), error=type(error).__name__)
+        metrics.job_finished(JobStatus.FAILED, error=type(error).__name__)
 
     async def release(self, reservation: Reservation) -> None:
         await self._limits.release(reservation, now=self._clock())
@@ -364,6 +366,8 @@ class ImageJobs:
             await self._set_status(job, JobStatus.UPLOADING, reporter)
             await self._publish(job, made, reporter, allowance=allowance)
             await self._repository.finish(job.id, status=JobStatus.DONE, at=self._clock(), owner=job.owner)
+            metrics.job_finished(JobStatus.DONE)
+            logger.info("job %s done", job.id, extra={"duration": (self._clock() - job.requested_at).total_seconds()})
             await reporter.progress(job, JobStatus.DONE)
         except DeliveryFailed:
             raise
@@ -481,8 +485,9 @@ class ImageJobs:
                 partial_images=self._previews if options.n == 1 else 0,
             )
             try:
-                result = await (
-                    self._provider.edit(call, on_preview) if call.images else self._provider.generate(call, on_preview)
+                result = await metrics.timed(
+                    metrics.MODEL_SECONDS.labels(model=choice.model_id),
+                    self._provider.edit(call, on_preview) if call.images else self._provider.generate(call, on_preview),
                 )
             except ModelRetired:
                 logger.error(
@@ -538,8 +543,9 @@ class ImageJobs:
             try:
                 location = await reporter.find_posted(job, output.slack_file_id) if output.slack_file_id else None
                 if location is None:
-                    location = await reporter.deliver(
-                        job, finished, summary, functools.partial(self._repository.record_upload, output.id)
+                    record = functools.partial(self._repository.record_upload, output.id)
+                    location = await metrics.timed(
+                        metrics.UPLOAD_SECONDS, reporter.deliver(job, finished, summary, record)
                     )
             except BotError:
                 raise
@@ -549,6 +555,7 @@ class ImageJobs:
                     raise NotDelivered(job.attempt, posted=posted, of=len(made.outputs)) from exc
                 delay = min(self._retry_seconds * 2 ** (job.attempt - 1), RETRY_MAX_SECONDS)
                 logger.warning("job %s: delivery failed (%s); trying again in %.0fs", job.id, exc, delay)
+                metrics.retried("delivery")
                 raise DeliveryFailed(delay) from exc
             await self._images.complete(
                 row.id,
@@ -597,6 +604,7 @@ class ImageJobs:
         """Record the failure, tell the user, and give back what was reserved; a charge stays
         only for images that reached the thread."""
         code = type(error).__name__ if error else f"bug:{reference}"
+        logs.bind(reference=reference)
         try:
             if not await self._repository.holds(job.id, job.owner):
                 logger.warning("job %s: another worker took it over; leaving its failure to that one", job.id)
@@ -618,6 +626,7 @@ class ImageJobs:
             await self._repository.finish(
                 job.id, status=JobStatus.FAILED, at=self._clock(), error=code, owner=job.owner
             )
+            metrics.job_finished(JobStatus.FAILED, error=code)
         except Exception:
             logger.exception("job %s: could not record its failure", job.id)
         try:

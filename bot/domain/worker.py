@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
+from bot import logs, metrics
 from bot.domain.jobs import Clock, DeliveryFailed, ImageJob, ImageJobs, JobReporter, JobStatus, utc_now
 from bot.domain.sources import FileSource
 from bot.errors import JobInterrupted
@@ -80,6 +81,10 @@ class JobWorker:
     def start(self) -> None:
         self._loop = asyncio.create_task(self._work(), name="job-worker")
 
+    def running(self) -> bool:
+        """Started and not stopped (readiness: a replica without a worker queues jobs nobody runs)."""
+        return self._loop is not None and not self._loop.done()
+
     async def stop(self, grace_seconds: float) -> None:
         """Stop claiming; wait up to `grace_seconds` for jobs in flight, then cancel the rest
         (a job cancelled in its model call fails with a message; any other goes back to the
@@ -125,6 +130,7 @@ class JobWorker:
                 self._shown_positions.pop(row.id, None)
                 task = asyncio.create_task(self._run(row), name=f"job-{row.id}")
                 self._running[row.id] = task
+                metrics.JOBS_IN_FLIGHT.inc()
                 task.add_done_callback(functools.partial(self._forget, row.id))
         if self._positions is None or self._positions.done():
             # Apart from the claims: a rate-limited chat.update must not hold up the queue.
@@ -133,13 +139,23 @@ class JobWorker:
     def _forget(self, job_id: int, _task: asyncio.Task[None]) -> None:
         """A job ended: its place (and maybe the next edit of its thread) is free now."""
         self._running.pop(job_id, None)
+        metrics.JOBS_IN_FLIGHT.dec()
         self._jobs.queued.set()
 
     async def _run(self, row: JobRow) -> None:
         assert row.id is not None
+        logs.bind(
+            job_id=row.id,
+            request_key=row.request_key,
+            workspace=row.team_id,
+            user=logs.user_hash(row.user_id),
+            model=row.model,
+        )
         running = asyncio.current_task()
         assert running is not None
         heartbeat = asyncio.create_task(self._heartbeat(row.id, running))
+        if row.attempts == 1:
+            metrics.waited_in_queue((self._clock() - row.created_at).total_seconds())
         try:
             job = await self._jobs.load(row)
             reporter = self._surface.reporter(job)

@@ -26,6 +26,7 @@ from openai.types import (
     ImagesResponse,
 )
 
+from bot import metrics
 from bot.errors import (
     ModelBlocked,
     ModelRetired,
@@ -168,12 +169,17 @@ class OpenAIImageProvider:
             attempt += 1
             try:
                 return await request()
+            except ProviderError as broken:  # a stream that broke once open
+                metrics.image_api_error(broken)
+                raise
             except openai.OpenAIError as exc:
                 error = map_error(exc, model=model, timeout=self._timeout)
+                metrics.image_api_error(error)
                 retry_after = getattr(error, "retry_after", None)
                 delay = self._retry.delay_before_retry(attempt, retry_after) if _retryable(exc, error) else None
                 if delay is None:
                     raise error from exc
+                metrics.retried("images")
                 logger.warning(
                     "image call failed (%s), retrying in %.1fs (attempt %d of %d)",
                     type(error).__name__,

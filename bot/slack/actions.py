@@ -17,6 +17,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import metrics
 from bot.domain.iteration import FollowUp
 from bot.domain.jobs import JobStatus
 from bot.domain.numbers import whole_number
@@ -81,6 +82,7 @@ def register(app: AsyncApp, services: Services) -> None:
                 request_key=f"action:{body['trigger_id']}",
             )
         except BotError as error:
+            metrics.refused(error)
             await _answer(respond, replies.for_error(error))
 
     @app.action(blocks.EDIT_ACTION)
@@ -120,6 +122,7 @@ def register(app: AsyncApp, services: Services) -> None:
         try:
             requester = _requester(body)
         except InputRejected as error:
+            metrics.refused(error)
             await ack(response_action="errors", errors={"prompt": error.problem})
             return
         size = values["size"]["value"]["selected_option"]["value"]
@@ -151,6 +154,7 @@ def register(app: AsyncApp, services: Services) -> None:
         except InputRejected as error:
             errors["region"] = error.problem
         if errors or prompt is None:
+            metrics.refused(InputRejected(" ".join(errors.values())))
             await ack(response_action="errors", errors=errors)
             return
         await ack()
@@ -170,6 +174,7 @@ def register(app: AsyncApp, services: Services) -> None:
                 request_key=f"view:{view['id']}",
             )
         except BotError as error:
+            metrics.refused(error)
             await client.chat_postEphemeral(
                 channel=channel, user=requester.user_id, thread_ts=thread, **blocks.message(replies.for_error(error))
             )

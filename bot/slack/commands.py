@@ -10,6 +10,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import metrics
 from bot.domain.admin import parse_account_command
 from bot.domain.people import Requester
 from bot.domain.requests import HelpWanted, Prompt, parse_prompt
@@ -38,6 +39,7 @@ def register(app: AsyncApp, services: Services) -> None:
             if isinstance(parsed, Prompt) and (parsed.region is not None or parsed.version is not None):
                 raise InputRejected("`--region` and `#N` are for edits: reply in an image's thread with them")
         except InputRejected as error:
+            metrics.refused(error)
             await ack(response_type="ephemeral", **blocks.message(replies.for_error(error)))
             return
         if account_command is not None:
@@ -83,6 +85,7 @@ async def _start(command: dict[str, Any], client: AsyncWebClient, services: Serv
             request_key=_request_key(command),
         )
     except BotError as error:
+        metrics.refused(error)
         await respond(response_type="ephemeral", replace_original=False, **blocks.message(replies.for_error(error)))
 
 

@@ -17,6 +17,7 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import metrics
 from bot.domain.people import Requester
 from bot.domain.requests import HelpWanted, parse_prompt
 from bot.domain.sources import EditSource
@@ -111,6 +112,7 @@ async def _answer(
     channel, thread_ts = event["channel"], event.get("thread_ts")
     home = thread_ts or event["ts"]
     if not event_serves(body):
+        metrics.declined_visitor()
         await _tell(client, event, home, replies.another_workspace())
         return
     shared = event.get("files") or []
@@ -118,6 +120,7 @@ async def _answer(
     if shared and not files:
         names = ", ".join(f"`{f.get('name') or f.get('id')}`" for f in shared)
         problem = InputRejected(f"{names} is not an image I can edit (PNG, JPEG, WebP, HEIC, GIF, BMP or TIFF)")
+        metrics.refused(problem)
         await client.chat_postMessage(channel=channel, thread_ts=home, **blocks.message(replies.for_error(problem)))
         return
     if files:
@@ -143,6 +146,7 @@ async def _answer(
     try:
         parsed = parse_prompt(text, await services.iteration.defaults_for(requester))
     except InputRejected as error:
+        metrics.refused(error)
         await client.chat_postMessage(channel=channel, thread_ts=home, **blocks.message(replies.for_error(error)))
         return
     if isinstance(parsed, HelpWanted):
@@ -159,10 +163,12 @@ async def _answer(
     elif thread_ts is not None and await services.threads.latest(channel, thread_ts) is not None:
         edit = EditSource()
     elif parsed.region is not None or parsed.version is not None:
+        nothing_to_edit = InputRejected("there is no image here to edit yet")
+        metrics.refused(nothing_to_edit)
         await client.chat_postMessage(
             channel=channel,
             thread_ts=home,
-            **blocks.message(replies.for_error(InputRejected("there is no image here to edit yet"))),
+            **blocks.message(replies.for_error(nothing_to_edit)),
         )
         return
     try:
@@ -177,6 +183,7 @@ async def _answer(
             request_key=_request_key(event, body),
         )
     except BotError as error:  # a limit, or a conversation Easel may not post in
+        metrics.refused(error)
         await _tell(client, event, home, replies.for_error(error))
 
 

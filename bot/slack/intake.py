@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import logs, metrics
 from bot.domain.jobs import JobStatus, Place
 from bot.domain.people import Requester
 from bot.domain.requests import Prompt
@@ -34,6 +35,7 @@ async def start_job(
     before anything is posted. Posting doubles as the membership check: a conversation
     Easel cannot post in raises `NotInChannel`, and the reservation is given back.
     """
+    logs.bind(request_key=request_key)
     jobs = services.jobs
     job = await jobs.receive(
         requester=requester,
@@ -66,4 +68,5 @@ async def start_job(
         await jobs.refuse(job, JobInterrupted(), reservation)
         raise
     place = Place(conversation=channel, thread=thread_ts or posted["ts"], status=posted["ts"])
-    await jobs.queue(job, place=place, reservation=reservation)
+    if await jobs.queue(job, place=place, reservation=reservation) is not None:
+        metrics.served()

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, delete, select
 
+from bot import metrics
 from bot.storage.database import Database
 from bot.storage.tables import (
     BotSetting,
@@ -178,6 +179,7 @@ class JobRepository(_Repository):
             if postgres:
                 query = query.with_for_update(skip_locked=True, of=JobRow)
             claimed: list[JobRow] = []
+            taken_over = 0  # jobs whose worker's lease ran out
             slots_open = True
             for job in session.exec(query):
                 if job.called_at is None and budget is not None:
@@ -188,10 +190,12 @@ class JobRepository(_Repository):
                         continue
                     budget -= job.n
                     job.slot_at = now
+                taken_over += job.lease_owner is not None
                 job.lease_owner, job.lease_expires_at, job.attempts = owner, now + lease, job.attempts + 1
                 session.add(job)
                 claimed.append(job)
             session.commit()
+            metrics.lease_taken_over(taken_over)
             return claimed
 
         return await self._run(work)
@@ -882,6 +886,7 @@ class Ledger(_Repository):
             row.input_text_tokens, row.input_image_tokens, row.output_tokens = tokens
             session.add(row)
             session.commit()
+            metrics.spent(row.team_id, actual_micros)
 
         await self._run(work)
 
@@ -895,9 +900,11 @@ class Ledger(_Repository):
             row = session.get(LedgerRow, reservation_id)
             if row is None or row.status == "released" or (row.status == "settled" and not settled_too):
                 return
+            refund = row.actual_micros or 0 if row.status == "settled" else 0
             row.status, row.actual_micros, row.settled_at = "released", 0, at
             session.add(row)
             session.commit()
+            metrics.refunded(row.team_id, refund)
 
         await self._run(work)
 
@@ -909,10 +916,12 @@ class Ledger(_Repository):
             row = session.get(LedgerRow, reservation_id)
             if row is None or row.status != "settled" or not whole:
                 return
-            row.actual_micros = round((row.actual_micros or 0) * part / whole)
+            charged = row.actual_micros or 0
+            row.actual_micros = round(charged * part / whole)
             row.images, row.settled_at = part, at
             session.add(row)
             session.commit()
+            metrics.refunded(row.team_id, charged - row.actual_micros)
 
         await self._run(work)
 

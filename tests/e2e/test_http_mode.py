@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hashlib
 import hmac
 import socket
 import time
-from collections.abc import AsyncIterator
 from urllib.parse import urlencode
 
 import aiohttp
 import pytest
 
-from bot.config import Secret, Settings
-from bot.runtime import serve
 from tests.conftest import eventually
 from tests.fakes.fake_images import FakeImagesAPI
 from tests.fakes.fake_slack import FakeSlack
@@ -50,21 +46,6 @@ async def wait_until_healthy(base: str) -> None:
             except aiohttp.ClientConnectionError:
                 await asyncio.sleep(0.05)
     raise AssertionError(f"{base} never became healthy")
-
-
-@pytest.fixture
-async def http_bot(settings: Settings, slack: FakeSlack, images: FakeImagesAPI) -> AsyncIterator[str]:
-    port = free_port()
-    http_settings = dataclasses.replace(
-        settings, slack_app_token=None, slack_signing_secret=Secret(SIGNING_SECRET), port=port
-    )
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(http_settings, stop=stop))
-    base = f"http://127.0.0.1:{port}"
-    await wait_until_healthy(base)
-    yield base
-    stop.set()
-    await asyncio.wait_for(task, timeout=15)
 
 
 async def test_a_signed_slash_command_is_acked_and_answered(

@@ -171,6 +171,7 @@ class FakeSlack(LoopbackServer):
         self._socket: web.WebSocketResponse | None = None
         self._sockets: list[web.WebSocketResponse] = []
         self._connected = asyncio.Event()
+        self.accepting_connections = True  # False: the Socket Mode endpoint answers 503, as in an outage
         self._clock = itertools.count(1)
         self._ids = itertools.count(1)
 
@@ -297,6 +298,11 @@ class FakeSlack(LoopbackServer):
 
     async def wait_connected(self, timeout: float = 5.0) -> None:
         await asyncio.wait_for(self._connected.wait(), timeout)
+
+    async def drop_connections(self) -> None:
+        """Close every Socket Mode connection from Slack's side, as a network failure would."""
+        for socket in list(self._sockets):
+            await socket.close()
 
     async def send_envelope(
         self,
@@ -611,6 +617,8 @@ class FakeSlack(LoopbackServer):
         return web.Response(text="ok")
 
     async def _socket_mode(self, request: web.Request) -> web.WebSocketResponse:
+        if not self.accepting_connections:
+            raise web.HTTPServiceUnavailable()
         socket = web.WebSocketResponse(autoping=True)
         await socket.prepare(request)
         self._socket = socket
