@@ -39,6 +39,8 @@ def test_socket_mode_and_the_command_are_declared() -> None:
     assert MANIFEST["settings"]["interactivity"]["is_enabled"] is True
     assert {"message.channels", "message.groups", "message.im", "message.mpim"} <= set(BOT_EVENTS)
     assert "app_mention" not in BOT_EVENTS, "mentions arrive as messages: one path, least privilege"
+    assert "app_mentions:read" not in SCOPES
+    assert "im:history" in SCOPES and MANIFEST["features"]["app_home"]["messages_tab_enabled"], "prompts by DM"
 
 
 @pytest.mark.parametrize("subscription", BOT_EVENTS)

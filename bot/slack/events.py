@@ -23,7 +23,7 @@ from bot.domain.requests import HelpWanted, parse_prompt
 from bot.domain.sources import EditSource
 from bot.errors import BotError, InputRejected
 from bot.slack import blocks, replies
-from bot.slack.decoding import DisplayNames, mentions, without_mention
+from bot.slack.decoding import DisplayNames, decode, mentions, without_mention
 from bot.slack.intake import start_job
 from bot.slack.publisher import CANNOT_POST
 from bot.slack.workspaces import event_serves, of_event
@@ -80,7 +80,7 @@ async def _on_person_message(
     handled, so that a process dying half-way does not lose it."""
     raw_text = event.get("text") or ""
     quiet = services.settings.quiet_prefix
-    if quiet and raw_text.lstrip().startswith(quiet):
+    if quiet and decode(raw_text).lstrip().startswith(quiet):  # as typed: a `>>` prefix arrives as `&gt;&gt;`
         return
     channel, thread_ts = event["channel"], event.get("thread_ts")
     # A direct message to Easel (its Messages tab) is addressed to it like a mention.

@@ -211,3 +211,17 @@ async def _submit_edit(slack: FakeSlack, status: PostedMessage, text: str) -> No
     submission = slack.view_submission(slack.views[-1]["view"], values)
     ack = await slack.wait_for_ack(await slack.send_envelope("interactive", submission))
     assert ack.payload in (None, {}), ack.payload
+
+
+async def test_a_quiet_prefix_with_slack_control_characters_is_recognised(
+    settings: Settings, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    running = await start_bot(dataclasses.replace(settings, quiet_prefix=">>"), slack)
+    try:
+        status = await imagine(slack, images, "a lighthouse")
+        await slack.say(">> just talking about it", thread_ts=status.ts)
+        await slack.say("make it foggy", thread_ts=status.ts)
+        await eventually(lambda: len(images.requests) == 2, what="the reply's edit")
+        assert images.requests[1].fields["prompt"] == "make it foggy", "the quiet reply was left alone"
+    finally:
+        await stop_bot(running)

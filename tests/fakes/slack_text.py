@@ -14,7 +14,9 @@ tokens ("Formatting text for app surfaces", https://api.slack.com/reference/surf
 Slash commands ("Enabling interactivity with Slash commands", "Escaping of text",
 https://api.slack.com/interactivity/slash-commands) always escape `&` `<` `>`. With the
 command's `should_escape` on, people come as `<@U…|name>`, channels as `<#C…|name>` and links
-as in messages; with it off, people, channels and links come as the plain words typed.
+as in messages; with it off, people, channels and links come as the plain words typed. That page
+speaks of people, channels and links only: `@here`-style words are modelled as `<!here>` either
+way, which is the harder case for Easel.
 """
 
 from __future__ import annotations
