@@ -3,6 +3,7 @@ when, from which parents, and the C2PA state of each step's file as posted."""
 
 from __future__ import annotations
 
+import mimetypes
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,7 +11,7 @@ from datetime import datetime
 from bot.storage.repositories import JobRepository, ThreadImages
 from bot.storage.tables import ImageRow
 
-MAX_STEPS = 25  # a Slack message holds ~50 blocks; older steps are summarised
+MAX_STEPS = 100  # walked back; a view shows the latest and links the rest
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -24,6 +25,9 @@ class LineageStep:
     parents: tuple[int, ...]  # numbers in the thread
     c2pa: str | None
     permalink: str | None
+    file_id: str | None  # the file as posted, where a view can show it from
+    mime_type: str | None
+    deleted: bool  # the file was deleted; only its record remains
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,6 +74,9 @@ class LineageBook:
                     parents=tuple(parent.number for parent in parents),
                     c2pa=row.c2pa,
                     permalink=row.permalink,
+                    file_id=row.slack_file_id,
+                    mime_type=row.mime_type or mimetypes.guess_type(row.name or "")[0],
+                    deleted=row.deleted_at is not None,
                 )
             )
             queue.extend(parents)

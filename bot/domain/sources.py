@@ -93,6 +93,9 @@ class EditSources:
             await self._credentials.read(download.data, _shared_type(download, image))
             for (_, download), image in zip(images, prepared, strict=True)
         ]
+        for (row, _), read in zip(images, credentials, strict=True):
+            if row.origin == "attached" and row.id is not None and row.c2pa is None:
+                await self._images.note_credentials(row.id, read.describe())
         return Sources(
             images=tuple(prepared),
             mask=mask,

@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.domain.admin import AdminCommand, Exempt, Pause, SetLimits, ShowMyUsage, ShowProvenance, ShowUsage
 from bot.domain.people import Requester
 from bot.slack import blocks
+from bot.slack.lineage_view import lineage_message
 from bot.wiring import Services
 
 logger = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ async def answer(
             return blocks.message(
                 ":mag: I have no record of that image in this conversation; ask here where it was posted."
             )
-        return blocks.lineage_message([lineage])
+        return lineage_message([lineage])
     if not await is_admin(client, services, requester.user_id):
         return blocks.message(":lock: Only Easel's admins can do that. `/imagine usage` shows your own usage.")
     team, by = requester.team_id, requester.user_id

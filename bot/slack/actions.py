@@ -30,6 +30,7 @@ from bot.slack import blocks, replies
 from bot.slack.account import is_admin
 from bot.slack.home import publish_home
 from bot.slack.intake import start_job
+from bot.slack.lineage_view import lineage_message
 from bot.slack.mrkdwn import slack_date
 from bot.slack.workspaces import interaction_serves, of_interaction
 from bot.wiring import Services
@@ -54,7 +55,7 @@ def register(app: AsyncApp, services: Services) -> None:
         if not lineages:
             await _answer(respond, ":mag: No record of that.")
             return
-        shown = await respond(response_type="ephemeral", replace_original=False, **blocks.lineage_message(lineages))
+        shown = await respond(response_type="ephemeral", replace_original=False, **lineage_message(lineages))
         if shown.status_code != 200:  # respond() hands Slack's refusal back instead of raising
             logger.warning("provenance of job %s not shown: %s", job_id, shown.body)
             await _answer(

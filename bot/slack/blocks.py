@@ -8,7 +8,6 @@ from typing import Any
 from bot.domain.iteration import FollowUp
 from bot.domain.jobs import JobStatus
 from bot.domain.limits import UsageReport, WorkspaceUsage
-from bot.domain.lineage import Lineage
 from bot.domain.model_options import shape_sizes
 from bot.domain.people import Requester
 from bot.domain.pricing import usd
@@ -24,7 +23,6 @@ TEXT_CHARS = 3000  # Block Kit's most for a text object (section text, context e
 PARENTS_CHARS = 2000  # of a note's first line, for links to the images it was made from
 ALT_TEXT_CHARS = 1000
 TITLE_CHARS = 120
-TEXT_CHARS = 3000  # Block Kit's limit for one text object
 
 _STATUS_LABELS = {
     JobStatus.RECEIVED: ":hourglass_flowing_sand: queued",
@@ -212,10 +210,9 @@ def _inputs_credentials(parents: Sequence[ParentImage]) -> str | None:
     if not shared:
         return None
     budget = max(60, (TEXT_CHARS - 100) // len(shared) - 10)
-    text = "*Inputs' C2PA:* " + " · ".join(
-        f"#{parent.number} {escape(shorten(parent.credentials or '', budget))}" for parent in shared
+    return "*Inputs' C2PA:* " + " · ".join(
+        f"#{parent.number} {excerpt(parent.credentials or '', budget)}" for parent in shared
     )
-    return text if len(text) <= TEXT_CHARS else text[: TEXT_CHARS - 1] + "…"
 
 
 def _parent_label(parent: ParentImage) -> str:
@@ -341,36 +338,6 @@ def home_view(
             }
         view_blocks.append(section)
     return {"type": "home", "blocks": view_blocks}
-
-
-def lineage_message(lineages: Sequence[Lineage]) -> dict[str, Any]:
-    """Each image's chain back to the first, newest step first, with the full prompts."""
-    sections: list[Block] = []
-    for lineage in lineages:
-        for step in lineage.steps:
-            link = f"<{step.permalink}|#{step.number}>" if step.permalink else f"#{step.number}"
-            made_from = f" from {', '.join(f'#{n}' for n in step.parents)}" if step.parents else ""
-            if step.origin == "attached":
-                head = f"*{link}* shared by <@{step.user_id}> · {slack_date(step.created_at)}"
-            else:
-                verb = "edited" if step.parents else "generated"
-                head = (
-                    f"*{link}* {verb}{made_from} for <@{step.user_id}> · `{step.model}` · {slack_date(step.created_at)}"
-                )
-            lines = [head]
-            if step.prompt:
-                lines.append(f"> {excerpt(step.prompt, 2_500)}")
-            if step.c2pa:
-                lines.append(f"C2PA: {escape(step.c2pa)}")
-            sections.append({"type": "section", "text": {"type": "mrkdwn", "text": fit("\n".join(lines), TEXT_CHARS)}})
-        if lineage.truncated:
-            sections.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "Older steps not shown."}]})
-        sections.append({"type": "divider"})
-    text = "Provenance of " + ", ".join(f"image #{lineage.steps[0].number}" for lineage in lineages if lineage.steps)
-    return {
-        "text": text,
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{text}*"}}, *sections[:48]],
-    }
 
 
 def edit_modal(

@@ -440,6 +440,18 @@ class ThreadImages(_Repository):
 
         await self._run(work)
 
+    async def note_credentials(self, image_id: int, c2pa: str) -> None:
+        """The C2PA state of a shared file, as read when an edit first used it."""
+
+        def work(session: Session) -> None:
+            row = session.get(ImageRow, image_id)
+            if row is not None and row.c2pa is None:
+                row.c2pa = c2pa
+                session.add(row)
+                session.commit()
+
+        await self._run(work)
+
     async def mark_unusable(self, image_id: int) -> None:
         """A file that cannot be read is kept on record but never picked as a source again."""
 

@@ -28,6 +28,7 @@ from tests.fakes.c2pa_signing import (
     chatgpt_chain,
     expired_files,
     identity,
+    plain_image,
     sign,
     sign_remote,
     trust_anchor,
@@ -232,6 +233,9 @@ async def test_the_provenance_button_and_command_show_the_whole_chain(
     assert "edited from #1 for <@U0BOB>" in rendered and "generated for <@U0ALICE>" in rendered
     assert "> add a boat" in rendered and "> a lighthouse at dusk" in rendered
     assert rendered.count(f"C2PA: intact; {UNVERIFIED}") == 2
+    row = chain["blocks"][1]
+    pictures = [element["slack_file"]["id"] for element in row["elements"] if element["type"] == "image"]
+    assert pictures == list(reversed(slack.files)), "the files already in Slack, newest first"
 
     second = list(slack.files)[1]
     await slack.slash(f"provenance <{slack.base_url}/files/U0BOT/{second}/easel.png>", user="U0CAROL")
@@ -242,6 +246,28 @@ async def test_the_provenance_button_and_command_show_the_whole_chain(
     await slack.slash(f"provenance {second}", channel="C0OTHER")
     await eventually(lambda: len(slack.responses) == 3, what="the refusal")
     assert "no record of that image in this conversation" in slack.responses[2]["text"]
+
+
+async def test_the_view_shows_an_attached_inputs_credentials_and_no_webp_picture(
+    bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    thread = await first_image(slack)
+    shared = slack.host_file(
+        chatgpt_chain(plain_image("WEBP", 512), "image/webp"),
+        name="chatgpt.webp",
+        mimetype="image/webp",
+        channel="C0GENERAL",
+    )
+    await slack.say("make it foggy", thread_ts=thread, files=[shared])
+    await eventually(lambda: len(slack.files) == 2, what="the edit")
+    edit = list(slack.files)[1]
+    await slack.slash(f"provenance {edit}")
+    await eventually(lambda: len(slack.responses) == 1, what="the chain")
+    view = slack.responses[0]["blocks"]
+    shared_step = next(block for block in view if "shared by <@U0ALICE>" in block.get("text", {}).get("text", ""))
+    assert f"AI-made with GPT-4o ({CLAIMED}), opened in ChatGPT" in shared_step["text"]["text"]
+    assert "accessory" not in shared_step and "no preview" in shared_step["text"]["text"], "slack_file takes no WebP"
+    assert shared["id"] not in str(view[1])
 
 
 async def test_the_records_export_as_json_lines(

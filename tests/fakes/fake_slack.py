@@ -611,7 +611,7 @@ class FakeSlack(LoopbackServer):
         """A response URL answers in plain text; blocks over the limits are refused with 400."""
         body = await request.json()
         forced = self._failures["response"].popleft() if self._failures["response"] else None
-        if forced or message_problems(body.get("blocks")):
+        if forced or message_problems(body.get("blocks")) or self._slack_file_problems(body.get("blocks")):
             return web.Response(status=400, text="invalid_blocks")
         self.responses.append(body)
         return web.Response(text="ok")
@@ -683,7 +683,7 @@ class FakeSlack(LoopbackServer):
             return {"ok": False, "error": "thread_not_found"}
         if not params.get("text") and not params.get("blocks"):
             return {"ok": False, "error": "no_text"}
-        if refused := _refused_blocks(params):
+        if refused := self._refused_blocks(params):
             return refused
         assert channel is not None
         posted = PostedMessage(
@@ -702,7 +702,7 @@ class FakeSlack(LoopbackServer):
             posted = self.message(params.get("channel", ""), params.get("ts", ""))
         except KeyError:
             return {"ok": False, "error": "message_not_found"}
-        if refused := _refused_blocks(params):
+        if refused := self._refused_blocks(params):
             return refused
         if "text" in params:
             posted.text = params["text"]
@@ -714,7 +714,7 @@ class FakeSlack(LoopbackServer):
     def _api_chat_postEphemeral(self, params: dict[str, Any]) -> dict[str, Any]:
         if (error := self._postable(params.get("channel"))) is not None:
             return {"ok": False, "error": error}
-        if refused := _refused_blocks(params):
+        if refused := self._refused_blocks(params):
             return refused
         self.ephemerals.append(params)
         return {"ok": True, "message_ts": self._next_ts()}
@@ -804,7 +804,7 @@ class FakeSlack(LoopbackServer):
             return {"ok": False, "error": error}
         if self._thread_gone(channel, params.get("thread_ts")):
             return {"ok": False, "error": "thread_not_found"}
-        if refused := _refused_blocks(params):
+        if refused := self._refused_blocks(params):
             return refused
         uploaded: list[UploadedFile] = []
         for entry in entries:
@@ -866,6 +866,32 @@ class FakeSlack(LoopbackServer):
         self.views.append({**params, "view": view})
         return {"ok": True, "view": {"id": f"V{next(self._ids):08d}", **view}}
 
+    def _refused_blocks(self, params: dict[str, Any]) -> dict[str, Any] | None:
+        """Slack's answer to message blocks it will not take, or None when it takes them."""
+        blocks = _json_field(params.get("blocks"))
+        problems = message_problems(blocks) + self._slack_file_problems(blocks)
+        return {"ok": False, "error": "invalid_blocks", "errors": problems} if problems else None
+
+    def _slack_file_problems(self, blocks: Any) -> list[str]:
+        """Image blocks and elements may point at a file in Slack (`slack_file`), which must
+        exist, not be deleted, and be a PNG, JPEG or GIF (Block Kit's image block and element
+        reference: "slack_file"; WebP is refused, as PLATFORM_NOTES.md records)."""
+        problems = []
+        for at, image in _images(blocks or []):
+            file_id = (image.get("slack_file") or {}).get("id")
+            if file_id is None:
+                continue
+            if file_id in self.files:
+                mimetype = _MIME_TYPES.get(self.files[file_id].filename.rsplit(".", 1)[-1], "")
+            elif file_id in self._hosted:
+                mimetype = self._hosted[file_id][0]["mimetype"]
+            else:
+                problems.append(f"invalid slack_file: no such file [json-pointer:{at}/slack_file]")
+                continue
+            if mimetype not in ("image/png", "image/jpeg", "image/gif"):
+                problems.append(f"invalid slack_file: unsupported image type [json-pointer:{at}/slack_file]")
+        return problems
+
     def _uploaded_json(self, file: UploadedFile) -> dict[str, Any]:
         shared = time.monotonic() - file.completed_at >= self.share_lag
         url = f"{self.base_url}/files-pri/{self.team_id}-{file.id}/{file.filename}"
@@ -915,10 +941,20 @@ def _json_field(value: Any) -> Any:
     return value
 
 
-def _refused_blocks(params: dict[str, Any]) -> dict[str, Any] | None:
-    """Slack's answer to message blocks over Block Kit's limits, or None when it takes them."""
-    problems = message_problems(_json_field(params.get("blocks")))
-    return {"ok": False, "error": "invalid_blocks", "errors": problems} if problems else None
+def _images(blocks: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """Every image block and image element of a message, with where it sits."""
+    found = []
+    for index, block in enumerate(blocks):
+        at = f"/blocks/{index}"
+        if block.get("type") == "image":
+            found.append((at, block))
+        accessory = block.get("accessory") or {}
+        if accessory.get("type") == "image":
+            found.append((f"{at}/accessory", accessory))
+        for position, element in enumerate(block.get("elements") or []):
+            if isinstance(element, dict) and element.get("type") == "image":
+                found.append((f"{at}/elements/{position}", element))
+    return found
 
 
 def _error(error: str) -> web.Response:

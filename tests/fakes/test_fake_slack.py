@@ -122,3 +122,18 @@ async def test_users_info_gives_display_names(slack: FakeSlack) -> None:
     client = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
     slack.add_person("U0DANA", "Dana Scully")
     assert (await client.users_info(user="U0DANA"))["user"]["profile"]["display_name"] == "Dana Scully"
+
+
+async def test_an_image_may_point_only_at_a_png_jpeg_or_gif_file_slack_has(slack: FakeSlack) -> None:
+    png = slack.host_file(b"\x89PNG-bytes", name="a.png", mimetype="image/png", channel="C0GENERAL")
+    webp = slack.host_file(b"RIFF-bytes", name="a.webp", mimetype="image/webp", channel="C0GENERAL")
+    client = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
+
+    def picture(file_id: str) -> list[dict[str, object]]:
+        return [{"type": "image", "slack_file": {"id": file_id}, "alt_text": "a picture"}]
+
+    assert (await client.chat_postMessage(channel="C0GENERAL", text="ok", blocks=picture(png["id"])))["ok"]
+    for file_id in (webp["id"], "F_NEVER_THERE"):
+        with pytest.raises(SlackApiError) as refused:
+            await client.chat_postMessage(channel="C0GENERAL", text="no", blocks=picture(file_id))
+        assert refused.value.response["error"] == "invalid_blocks"

@@ -24,6 +24,7 @@ from bot.domain.provenance import ParentImage, Provenance
 from bot.domain.requests import MAX_PROMPT_CHARS, ImageOptions, OptionDefaults, Prompt
 from bot.errors import InputRejected
 from bot.slack import blocks, replies
+from bot.slack.lineage_view import lineage_message
 from bot.slack.mrkdwn import excerpt, fit
 from tests.fakes.block_kit import message_problems, view_problems
 
@@ -102,12 +103,18 @@ def test_the_provenance_chain_fits_with_long_prompts() -> None:
             model="gpt-image-1-mini",
             created_at=WHEN,
             parents=tuple(range(1, n)),
-            c2pa="signed by OpenAI, valid " + "&" * 200,
+            c2pa="intact; claims to be signed by OpenAI (not verified) " + "&" * 200,
             permalink=LONG_LINK,
+            file_id=f"F{n:08d}",
+            mime_type="image/png",
+            deleted=False,
         )
         for n in range(1, 30)
     )
-    valid_message(blocks.lineage_message([Lineage(steps=steps, truncated=True), Lineage(steps=steps, truncated=True)]))
+    for lineages in ([Lineage(steps=steps, truncated=True)] * 2, [Lineage(steps=steps, truncated=False)] * 4):
+        message = lineage_message(lineages)
+        valid_message(message)
+        assert message_problems(message["blocks"]) == []
 
 
 def test_an_error_quoting_a_whole_prompt_fits() -> None:
