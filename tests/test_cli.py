@@ -82,6 +82,13 @@ async def test_db_upgrade_and_current_need_no_tokens(tmp_path: Path) -> None:
     assert await run_bot(tmp_path, env, "db", "current") == (0, f"{head} (up to date)\n", "")
 
 
+async def test_a_database_that_does_not_answer_is_named_in_one_line(tmp_path: Path) -> None:
+    env = {**environment(tmp_path), "DATABASE_URL": f"postgresql://easel@127.0.0.1:{free_port()}/easel"}
+    code, _, err = await run_bot(tmp_path, env, "db", "upgrade")
+    assert code == 2 and "Traceback" not in err
+    assert err.startswith("easel: the database at DATABASE_URL does not answer: ") and "refused" in err
+
+
 async def test_with_upgrades_off_the_bot_names_the_command_to_run(
     tmp_path: Path, slack: FakeSlack, images: FakeImagesAPI
 ) -> None:

@@ -2,8 +2,9 @@
 together take turns, and the adoption of a database that an Easel made before migrations.
 
 Before migrations, Easel made its tables with `create_all` and kept no version. Such a
-database is recognised by having Easel's tables but no `alembic_version`; if its tables and
-columns are those of the first revision (`BASELINE`), it is stamped with that revision and
+database is recognised by having Easel's tables but no `alembic_version`. What a layout since
+durable jobs lacks of the first revision (`BASELINE`) is added (`earlier_layouts`); then, if
+every table and column of that revision is there, the database is stamped with it and
 upgraded like any other. An older one is named at start-up, and nothing in it is touched.
 """
 
@@ -21,9 +22,11 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect
+from sqlalchemy.exc import OperationalError
 
 from bot.errors import ConfigError
 from bot.storage.engines import make_schema_engine
+from bot.storage.migrations import earlier_layouts
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +44,8 @@ def upgrade(database_url: str) -> None:
         if revision == head():
             return
         if revision is None and _made_before_migrations(connection):
+            if added := earlier_layouts.complete(connection):
+                logger.info("completing a database of an earlier layout: added %s", "; ".join(added))
             _require_baseline(connection)
             logger.info("adopting a database made before migrations as revision %s", BASELINE)
             command.stamp(_config(connection), BASELINE)
@@ -100,7 +105,11 @@ def _locked(database_url: str) -> Iterator[Connection]:
     advisory lock on PostgreSQL; on SQLite the write lock that `BEGIN IMMEDIATE` takes."""
     engine = make_schema_engine(database_url)
     try:
-        with engine.begin() as connection:
+        try:
+            connection = engine.connect()
+        except OperationalError as exc:
+            raise ConfigError(f"the database at DATABASE_URL does not answer: {str(exc.orig).strip()}") from None
+        with connection, connection.begin():
             if connection.dialect.name == "postgresql":
                 connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK})")
             yield connection

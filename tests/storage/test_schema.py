@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,10 @@ from bot.errors import ConfigError
 from bot.storage import schema
 from bot.storage.database import Database
 from bot.storage.engines import make_engine
-from bot.storage.repositories import JobRepository, Ledger, Preferences, ThreadImages
+from bot.storage.repositories import EventLog, JobRepository, Ledger, Preferences, ThreadImages
 from bot.storage.tables import JobRow
 
-PREVIOUS_RELEASE = Path(__file__).with_name("previous_release")
+LAYOUTS = Path(__file__).with_name("earlier_layouts")
 THEN = datetime(2026, 11, 29, 9, 30, tzinfo=UTC)
 
 
@@ -34,10 +34,12 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("empty_postgres"))
 
 
-def made_by_previous_release(database_url: str) -> None:
-    """The tables as the last Easel without migrations left them: its `create_all` DDL."""
+def made_with(database_url: str, layout: str) -> None:
+    """The tables as an Easel before migrations left them: its `create_all` DDL, kept in
+    `earlier_layouts/` (`previous_release`: the last such Easel; `durable_jobs`: the oldest
+    whose databases are completed)."""
     engine = make_engine(database_url)
-    lines = (PREVIOUS_RELEASE / f"{engine.dialect.name}.sql").read_text().splitlines()
+    lines = (LAYOUTS / f"{layout}.{engine.dialect.name}.sql").read_text().splitlines()
     ddl = "\n".join(line for line in lines if not line.startswith("--"))
     with engine.begin() as connection:
         for statement in ddl.split(";"):
@@ -47,7 +49,7 @@ def made_by_previous_release(database_url: str) -> None:
 
 
 def insert(connection: sa.Connection, table: str, **values: Any) -> int | None:
-    """A row written with the previous release's columns only (tables.py may have moved on)."""
+    """A row written with the layout's columns only (tables.py may have moved on)."""
     columns = [
         sa.column(name, sa.DateTime(timezone=True) if isinstance(value, datetime) else None)
         for name, value in values.items()
@@ -59,33 +61,20 @@ def insert(connection: sa.Connection, table: str, **values: Any) -> int | None:
     return None
 
 
-def previous_rows(database_url: str) -> dict[str, int | None]:
+def earlier_rows(database_url: str, *, layout: str) -> dict[str, int | None]:
     """A finished edit: its job, charge, kept output, the image it came from and the one it
-    made, their lineage, someone's preferences and a handled event."""
+    made, their lineage and a handled event; in the previous release's layout also someone's
+    preferences and a deleted image."""
+    newest = layout == "previous_release"
     engine = make_engine(database_url)
-    job = {
-        "team_id": "T1",
-        "user_id": "U1",
-        "channel_id": "C1",
-        "size": "1024x1024",
-        "quality": "low",
-        "n": 1,
-        "output_format": "png",
-        "transparent": False,
-        "size_given": False,
-        "edit": True,
-        "model": "gpt-image-1-mini",
-        "attempts": 1,
-        "input_text_tokens": 12,
-        "input_image_tokens": 0,
-        "output_tokens": 272,
-        "created_at": THEN,
-    }
+    usage = {"input_text_tokens": 12, "input_image_tokens": 0, "output_tokens": 272}
+    place = {"channel_id": "C1", "thread_ts": "1700000000.000100"}
     with engine.begin() as connection:
         ids = {
             "ledger": insert(
                 connection,
                 "ledger",
+                **usage,
                 team_id="T1",
                 user_id="U1",
                 channel_id="C1",
@@ -94,9 +83,6 @@ def previous_rows(database_url: str) -> dict[str, int | None]:
                 images=1,
                 estimate_micros=5000,
                 actual_micros=2200,
-                input_text_tokens=12,
-                input_image_tokens=0,
-                output_tokens=272,
                 created_at=THEN,
                 settled_at=THEN,
             ),
@@ -104,10 +90,22 @@ def previous_rows(database_url: str) -> dict[str, int | None]:
         ids["job"] = insert(
             connection,
             "jobs",
-            **job,
+            **usage,
+            **place,
+            team_id="T1",
+            user_id="U1",
+            size="1024x1024",
+            quality="low",
+            n=1,
+            output_format="png",
+            transparent=False,
+            size_given=False,
+            edit=True,
+            model="gpt-image-1-mini",
+            attempts=1,
+            created_at=THEN,
             request_key="event:Ev1",
             prompt="make the sky pink",
-            thread_ts="1700000000.000100",
             status="done",
             reservation_id=ids["ledger"],
             finished_at=THEN,
@@ -124,25 +122,10 @@ def previous_rows(database_url: str) -> dict[str, int | None]:
             posted=False,
             created_at=THEN,
         )
-        image = {
-            "channel_id": "C1",
-            "thread_ts": "1700000000.000100",
-            "user_id": "U1",
-            "position": 1,
-            "usable": True,
-            "created_at": THEN,
-        }
+        image = {**place, "user_id": "U1", "position": 1, "usable": True, "created_at": THEN}
+        deleted = {"deleted_at": THEN, "deleted_by": "U1"} if newest else {}
         ids["attached"] = insert(
-            connection,
-            "images",
-            **image,
-            number=1,
-            origin="attached",
-            slack_file_id="F1",
-            sha256="ab" * 32,
-            mime_type="image/png",
-            deleted_at=THEN,
-            deleted_by="U1",
+            connection, "images", **image, **deleted, number=1, origin="attached", slack_file_id="F1", sha256="ab" * 32
         )
         ids["made"] = insert(
             connection,
@@ -155,29 +138,24 @@ def previous_rows(database_url: str) -> dict[str, int | None]:
             c2pa="signed by OpenAI, valid",
         )
         insert(connection, "image_parents", image_id=ids["made"], parent_id=ids["attached"], position=1)
-        insert(
-            connection,
-            "user_preferences",
-            team_id="T1",
-            user_id="U1",
-            size="1536x1024",
-            quality="high",
-            greeted_at=THEN,
-            updated_at=THEN,
-        )
-        insert(connection, "received_events", event_id="Ev1", received_at=THEN, handled_at=THEN)
+        if newest:
+            insert(connection, "user_preferences", team_id="T1", user_id="U1", size="1536x1024", updated_at=THEN)
+            insert(connection, "received_events", event_id="Ev1", received_at=THEN, handled_at=THEN)
+        else:
+            insert(connection, "received_events", event_id="Ev1", received_at=THEN)
     engine.dispose()
     return ids
 
 
-async def test_a_database_made_by_the_previous_release_is_upgraded_with_its_rows(empty_database: str) -> None:
-    made_by_previous_release(empty_database)
-    ids = previous_rows(empty_database)
+@pytest.mark.parametrize("layout", ["previous_release", "durable_jobs"])
+async def test_a_database_made_before_migrations_is_upgraded_with_its_rows(empty_database: str, layout: str) -> None:
+    made_with(empty_database, layout)
+    ids = earlier_rows(empty_database, layout=layout)
     assert schema.current(empty_database) is None
 
-    database = Database(empty_database)  # start-up: adopt, stamp, upgrade
+    database = Database(empty_database)  # start-up: complete, stamp, upgrade
     assert schema.current(empty_database) == schema.head()
-    jobs, images = JobRepository(database), ThreadImages(database)
+    jobs, images, preferences = JobRepository(database), ThreadImages(database), Preferences(database)
     job = await jobs.get(ids["job"] or 0)
     assert job is not None
     assert (job.prompt, job.status, job.request_key, job.finished_at) == (
@@ -191,27 +169,37 @@ async def test_a_database_made_by_the_previous_release_is_upgraded_with_its_rows
     assert charge is not None and (charge.status, charge.actual_micros, charge.settled_at) == ("settled", 2200, THEN)
     made = await images.by_number("C1", "1700000000.000100", 2)
     assert made is not None and (made.job_id, made.c2pa) == (ids["job"], "signed by OpenAI, valid")
-    parents = await images.parents_of(made.id or 0)
-    assert [(p.number, p.deleted_by, p.deleted_at) for p in parents] == [(1, "U1", THEN)]
-    preference = await Preferences(database).get("T1", "U1")
-    assert preference is not None and (preference.size, preference.quality) == ("1536x1024", "high")
+    [parent] = await images.parents_of(made.id or 0)
+    if layout == "durable_jobs":  # what the layout lacked works now
+        await images.mark_deleted([parent.id or 0], by="U1", at=THEN)
+        await preferences.set("T1", "U1", at=THEN, size="1536x1024")
+        assert await EventLog(database).first_delivery("Ev2", at=THEN, payload="{}")
+        [parent] = await images.parents_of(made.id or 0)
+    assert (parent.number, parent.deleted_by, parent.deleted_at) == (1, "U1", THEN)
+    preference = await preferences.get("T1", "U1")
+    assert preference is not None and preference.size == "1536x1024"
+    taken = await EventLog(database).take_unhandled(received_before=THEN + timedelta(days=1), at=THEN)
+    assert "Ev1" not in [key for key, _ in taken], "an event handled before the upgrade stays handled"
     newer = await jobs.add(JobRow(**{**job.model_dump(exclude={"id"}), "request_key": "event:Ev2"}))
     assert newer is not None and newer.id == (ids["job"] or 0) + 1, "new rows carry on after the old ones"
     database.close()
+    assert differences_from_tables_py(empty_database) == [], "the completed database is what tables.py describes"
 
 
-def test_an_older_layout_is_named_and_left_as_it_was(tmp_path: Path) -> None:
-    """An Easel from before events kept their payload (one change before the last release)."""
+def columns_of(engine: sa.Engine) -> dict[str, list[str]]:
+    inspector = sa.inspect(engine)
+    return {table: [c["name"] for c in inspector.get_columns(table)] for table in inspector.get_table_names()}
+
+
+def test_a_layout_from_before_durable_jobs_is_named_and_left_as_it_was(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'easel.db'}"
-    made_by_previous_release(url)
+    made_with(url, "before_durable_jobs")
     engine = make_engine(url)
-    with engine.begin() as connection:
-        connection.exec_driver_sql("DROP INDEX ix_received_events_handled_at")
-        connection.exec_driver_sql("ALTER TABLE received_events DROP COLUMN handled_at")
-        connection.exec_driver_sql("ALTER TABLE received_events DROP COLUMN payload")
-    with pytest.raises(ConfigError, match=r"lacks received_events\.handled_at, received_events\.payload; point"):
+    before = columns_of(engine)
+    named = r"older than its first migration and lacks .*job_outputs, jobs\.attempts, .*; point DATABASE_URL"
+    with pytest.raises(ConfigError, match=named):
         Database(url)
-    assert schema.VERSION_TABLE not in sa.inspect(engine).get_table_names()
+    assert columns_of(engine) == before, "not a table or column added, not even alembic_version"
     engine.dispose()
 
 
@@ -233,14 +221,18 @@ def test_replicas_starting_together_migrate_once(empty_database: str) -> None:
     assert schema.current(empty_database) == schema.head()
 
 
-def test_the_migrations_make_what_tables_py_describes(empty_database: str) -> None:
-    """A change to `tables.py` without a migration fails here (README: "How to add a migration")."""
-    schema.upgrade(empty_database)
-    engine = make_engine(empty_database)
+def differences_from_tables_py(database_url: str) -> list[Any]:
+    engine = make_engine(database_url)
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
     engine.dispose()
-    assert differences == []
+    return list(differences)
+
+
+def test_the_migrations_make_what_tables_py_describes(empty_database: str) -> None:
+    """A change to `tables.py` without a migration fails here (README: "How to add a migration")."""
+    schema.upgrade(empty_database)
+    assert differences_from_tables_py(empty_database) == []
 
 
 def test_with_upgrades_off_an_outdated_database_is_refused(tmp_path: Path) -> None:
