@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 from bot import logs
@@ -99,7 +98,7 @@ def _database(settings: Settings, command: str) -> int:
 
 async def _check(settings: Settings) -> int:
     lines: list[str] = []
-    ok = await run_checks(settings, out=lines, today=datetime.now(UTC).date())
+    ok = await run_checks(settings, out=lines, today=settings.today())
     print("\n".join(lines))
     return 0 if ok else 1
 

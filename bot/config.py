@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -120,10 +121,17 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"  # "json": one JSON object per line, for a log collector
     metrics_port: int | None = None  # Socket Mode: serve /metrics, /healthz and /readyz here
+    # The day model lifecycles are judged on; None: today's UTC date. Not read from the
+    # environment: tests pin it, so that no outcome depends on the wall clock.
+    lifecycle_date: date | None = None
 
     @property
     def uses_azure(self) -> bool:
         return self.azure_openai_endpoint is not None
+
+    def today(self) -> date:
+        """The day model lifecycles are judged on (see `lifecycle_date`)."""
+        return self.lifecycle_date or datetime.now(UTC).date()
 
     @property
     def provider_name(self) -> str:

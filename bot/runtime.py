@@ -33,7 +33,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     settings.require_slack()
     stop = stop or _stop_on_signals()
     services = build_services(settings)
-    log_model_status(settings, today=datetime.now(UTC).date())
+    log_model_status(settings, today=settings.today())
     try:
         async with aiohttp.ClientSession() as session:
             client = build_web_client(settings, session)

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.domain.iteration import FollowUp
 from bot.domain.jobs import JobStatus
+from bot.domain.lifecycle import ModelStatus
 from bot.domain.limits import UsageReport, WorkspaceUsage
 from bot.domain.model_options import shape_sizes
 from bot.domain.people import Requester
@@ -306,11 +307,22 @@ def workspace_message(usage: WorkspaceUsage) -> dict[str, Any]:
 
 
 def home_view(
-    report: UsageReport, recent: Sequence[tuple[ImageRow, str]], *, user_id: str, defaults: OptionDefaults
+    report: UsageReport,
+    recent: Sequence[tuple[ImageRow, str]],
+    *,
+    user_id: str,
+    defaults: OptionDefaults,
+    model_warning: ModelStatus | None = None,
 ) -> dict[str, Any]:
-    """Usage first (what people come to check), their defaults, then their latest images."""
+    """Usage first (what people come to check), their defaults, then their latest images; for
+    an admin, first of all, a model that is shutting down."""
+    warning: list[Block] = []
+    if model_warning is not None:
+        text = f":warning: *For admins:* {model_warning.describe()}. Set `IMAGE_MODEL` to a current model."
+        warning = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     view_blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Easel"}},
+        *warning,
         *usage_message(report, user_id=user_id, heading="Your usage")["blocks"],
         {"type": "divider"},
         *defaults_section(defaults),

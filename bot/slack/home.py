@@ -10,8 +10,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.people import Requester
 from bot.slack import blocks
+from bot.slack.account import is_admin
 from bot.slack.workspaces import of_event
-from bot.wiring import Services
+from bot.wiring import Services, model_status
 
 RECENT_IMAGES = 12
 
@@ -25,9 +26,11 @@ def register(app: AsyncApp, services: Services) -> None:
 
 
 async def publish_home(client: AsyncWebClient, services: Services, requester: Requester) -> None:
-    """The person's own Home tab, as it is now."""
+    """The person's own Home tab, as it is now; admins also see a model's coming shutdown."""
     report = await services.limits.usage(requester, now=datetime.now(UTC))
     recent = await services.threads.recent_of(requester.user_id, limit=RECENT_IMAGES)
     defaults = await services.iteration.defaults_for(requester)
-    view = blocks.home_view(report, recent, user_id=requester.user_id, defaults=defaults)
+    status = model_status(services.settings, today=services.settings.today())
+    warning = status if status.warns and await is_admin(client, services, requester.user_id) else None
+    view = blocks.home_view(report, recent, user_id=requester.user_id, defaults=defaults, model_warning=warning)
     await client.views_publish(user_id=requester.user_id, view=view)
