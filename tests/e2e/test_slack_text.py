@@ -182,6 +182,10 @@ async def test_hostile_text_on_every_surface_pings_nobody(
     await eventually(lambda: len(images.requests) == count + 5, what="the dialog's edit and the regeneration")
     await eventually(lambda: any("Provenance of" in r.get("text", "") for r in slack.responses), what="provenance")
     await eventually(lambda: len(slack.files) == 7, what="every image")
+    views = len(slack.views)
+    await slack.wait_for_ack(await slack.send_envelope("events_api", slack.app_home_opened_event(user="U0BOB")))
+    await eventually(lambda: len(slack.views) == views + 1, what="the Home tab with the latest prompts")
+    assert "Tom &amp; Jerry" in json.dumps(slack.views[-1]["view"])
     assert_nobody_is_pinged(slack)
 
 
