@@ -20,6 +20,7 @@ from tests.fakes.c2pa_signing import (
     chatgpt_chain,
     damage_manifest,
     expired_files,
+    expired_timestamped_files,
     identity,
     plain_image,
     sign,
@@ -72,6 +73,18 @@ def test_an_expired_certificate_is_not_an_alteration(image_format: str, mime: st
     chain = read_credentials(chained, mime)
     assert chain.verdict == "certificate" and chain.ai_generated and chain.model == "GPT-4o"
     assert "ALTERED" not in chain.describe() and "opened in ChatGPT" in chain.describe()
+
+
+@formats
+def test_a_trusted_time_stamp_keeps_a_signature_made_while_its_certificate_was_valid_intact(
+    image_format: str, mime: str
+) -> None:
+    files, tsa_root = expired_timestamped_files()
+    untrusted_time = read_credentials(files[mime], mime)
+    assert untrusted_time.verdict == "certificate", "a time-stamp counts only from a trusted TSA"
+    trusted_time = read_credentials(files[mime], mime, options=ReadingOptions(trust_anchors=tsa_root))
+    assert trusted_time.verdict == "intact" and trusted_time.ai_generated
+    assert trusted_time.signer is not None and not trusted_time.signer.verified, "the TSA vouches for time only"
 
 
 @formats

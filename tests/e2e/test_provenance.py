@@ -27,6 +27,7 @@ from tests.fakes.c2pa_signing import (
     alter_content,
     chatgpt_chain,
     expired_files,
+    expired_timestamped_files,
     identity,
     plain_image,
     sign,
@@ -371,3 +372,16 @@ async def test_a_trust_list_marks_outputs_trusted(
     finally:
         await stop_bot(bot)
     assert "C2PA:* intact; signed by OpenAI (test) (verified); AI-made with gpt-image-2.5-flare" in note(slack)
+
+
+async def test_a_time_stamp_from_a_trusted_tsa_keeps_an_expired_signature_intact(
+    settings: Settings, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    files, tsa_root = expired_timestamped_files()
+    images.credentials_shape = lambda data, mime, model: files[mime]
+    bot = await start_bot(dataclasses.replace(settings, c2pa_trust_anchors=tsa_root), slack)
+    try:
+        await first_image(slack)
+    finally:
+        await stop_bot(bot)
+    assert f"C2PA:* intact; {UNVERIFIED}; AI-made with gpt-image-1-mini" in note(slack)

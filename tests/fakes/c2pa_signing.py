@@ -4,7 +4,8 @@ files come in, signed for real with c2pa-python's `Builder`:
 - a fresh single manifest, as the Images API's outputs carry (`sign`);
 - a chain whose parent ingredient records `c2pa.created` by a model and whose active manifest
   only `c2pa.opened`, as images saved from ChatGPT carry (`chatgpt_chain`);
-- a signature whose certificate has since expired, with no timestamp (`sign_then_expire`);
+- a signature whose certificate has since expired, with no time-stamp (`sign_then_expire`) or
+  with one from a local time-stamp authority (`expired_timestamped_files`);
 - a certificate anyone could make that names "OpenAI" as its organisation (`SELF_MADE_OPENAI`);
 - a manifest kept at a URL instead of in the file (`sign_remote`);
 - content changed after signing (`alter_content`), a signature spoiled (`spoil_signature`), a manifest
@@ -33,9 +34,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from PIL import Image
 
+from tests.fakes.timestamp_authority import TimestampAuthority
+
 ISSUER = "OpenAI (test)"
 GENERATOR = "OpenAI Images (test)"
 AI_SOURCE = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
 
 
 @dataclass(frozen=True)
@@ -50,9 +54,11 @@ class Identity:
         """The chain's root certificate (PEM): a trust anchor under which it verifies."""
         return self.chain[self.chain.index(b"-----BEGIN CERTIFICATE-----", 1) :].decode()
 
-    def signer(self) -> c2pa.Signer:
+    def signer(self, timestamp_url: str | None = None) -> c2pa.Signer:
+        """A c2pa signer; with `timestamp_url`, each signature gets a time-stamp from that TSA."""
+        ta_url = timestamp_url.encode() if timestamp_url else None
         return c2pa.Signer.from_info(
-            c2pa.C2paSignerInfo(alg=b"es256", sign_cert=self.chain, private_key=self.key, ta_url=None)
+            c2pa.C2paSignerInfo(alg=b"es256", sign_cert=self.chain, private_key=self.key, ta_url=ta_url)
         )
 
 
@@ -152,9 +158,10 @@ def _sign(
     *,
     parent: bytes | None = None,
     remote_url: str | None = None,
+    timestamp_url: str | None = None,
 ) -> bytes:
     signed = io.BytesIO()
-    with signer.signer() as c2pa_signer, c2pa.Builder(json.dumps(manifest)) as builder:
+    with signer.signer(timestamp_url) as c2pa_signer, c2pa.Builder(json.dumps(manifest)) as builder:
         if parent is not None:
             ingredient = {"title": "parent", "relationship": "parentOf", "label": "parent"}
             builder.add_ingredient(json.dumps(ingredient), mime_type, io.BytesIO(parent))
@@ -165,9 +172,12 @@ def _sign(
     return signed.getvalue()
 
 
-def sign(data: bytes, mime_type: str, *, model: str, signer: Identity | None = None) -> bytes:
-    """`data` with a C2PA manifest saying `model` created it, as OpenAI's outputs carry."""
-    return _sign(_created(model, GENERATOR), data, mime_type, signer or identity())
+def sign(
+    data: bytes, mime_type: str, *, model: str, signer: Identity | None = None, timestamp_url: str | None = None
+) -> bytes:
+    """`data` with a C2PA manifest saying `model` created it, as OpenAI's outputs carry;
+    time-stamped by the TSA at `timestamp_url`, if given."""
+    return _sign(_created(model, GENERATOR), data, mime_type, signer or identity(), timestamp_url=timestamp_url)
 
 
 def chatgpt_chain(data: bytes, mime_type: str, *, model: str = "GPT-4o", signer: Identity | None = None) -> bytes:
@@ -210,11 +220,21 @@ def expired_files() -> dict[str, tuple[bytes, bytes]]:
     """Per MIME type (PNG, JPEG, WebP): (a single manifest by gpt-image-1-mini, a ChatGPT-style
     chain made with GPT-4o) whose certificate expired after signing; made once per test run,
     since each batch waits for its certificate to run out."""
-    formats = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
-    items = [(plain_image(image_format), mime) for mime, image_format in formats.items()]
+    items = [(plain_image(image_format), mime) for mime, image_format in FORMATS.items()]
     single = sign_then_expire(items, model="gpt-image-1-mini")
     chained = sign_then_expire(items, model="GPT-4o", shape=chatgpt_chain)
-    return {mime: (one, chain) for mime, one, chain in zip(formats, single, chained, strict=True)}
+    return {mime: (one, chain) for mime, one, chain in zip(FORMATS, single, chained, strict=True)}
+
+
+@functools.cache
+def expired_timestamped_files() -> tuple[dict[str, bytes], str]:
+    """Per MIME type, a manifest by gpt-image-1-mini whose certificate expired after signing,
+    with a time-stamp from a local TSA taken while it was valid; and that TSA's root (PEM)."""
+    with TimestampAuthority() as tsa:
+        items = [(plain_image(image_format), mime) for mime, image_format in FORMATS.items()]
+        stamped = functools.partial(sign, timestamp_url=tsa.url)
+        signed = sign_then_expire(items, model="gpt-image-1-mini", shape=stamped)
+    return dict(zip(FORMATS, signed, strict=True)), tsa.root
 
 
 def sign_remote(data: bytes, mime_type: str, *, model: str, url: str) -> tuple[bytes, bytes]:
