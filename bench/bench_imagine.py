@@ -1,20 +1,31 @@
 """Benchmark /imagine against the local servers, with the bot as a real `python -m bot` process.
 
-Measures:
-- ack latency (p50, p99, max) for a burst of slash commands sent at once;
+The default (warm) mode measures:
+- ack latency (p50, p99, max) for a burst of slash commands sent at once, after a warm-up;
 - Easel's own overhead per job: from sending the command to the upload completing, minus the
   time the Images API server spent on the request (its latency plus encoding the image);
 - the bot process's peak RSS.
 
     .venv/bin/python -m bench.bench_imagine [--burst 200] [--jobs 20] [--model-latency 0.5]
 
-Prints a table and writes bench/results/imagine.json.
+The burst modes send their requests at once to a freshly started bot (no warm-up) and report
+ack latency, the Slack Web API calls per image by method, 429s, lost requests (acked, yet
+neither an image nor a word to the requester), the time to the first and the last image, and
+the peak RSS:
+- `--mode cold`: `--burst` requests in one channel, Slack without rate limits;
+- `--mode tiers`: the local Slack enforces Slack's tiers; 50 at once in one channel, then (a
+  new bot) 100 spread over 20 channels;
+- `--mode inflight`: `--burst` requests (say 1000) all running at once (`JOB_CONCURRENCY` as
+  large), for memory at a slow model (`--model-latency 10`).
+
+Prints a table and writes bench/results/imagine.json (imagine-<mode>.json for the others).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -22,6 +33,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -104,6 +116,126 @@ async def run(burst: int, jobs: int, model_latency: float) -> dict[str, Any]:
     }
 
 
+# Not Web API calls for a request: start-up's, and the transfers to the upload URLs Slack hands out.
+NOT_COUNTED = {"auth.test", "apps.connections.open", "upload"}
+
+
+async def start_bot(slack: FakeSlack, images: FakeImagesAPI, **settings: str) -> asyncio.subprocess.Process:
+    workdir = tempfile.mkdtemp(prefix="easel-bench-")
+    env = bot_environment(
+        slack, images, database_url=f"sqlite:///{workdir}/bench.db", LOG_LEVEL="WARNING", **UNLIMITED, **settings
+    )
+    bot = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=workdir, env=env, stdout=asyncio.subprocess.DEVNULL
+    )
+    await slack.wait_connected(timeout=30)
+    return bot
+
+
+async def burst_case(
+    *, count: int, channels: int, model_latency: float, tiers: bool, limit_seconds: float, **settings: str
+) -> dict[str, Any]:
+    """`count` requests at once, spread over `channels`, to a bot that has seen none before."""
+    async with FakeSlack(tiers=tiers) as slack, FakeImagesAPI(latency=model_latency) as images:
+        names = [f"C0BENCH{n:02d}" for n in range(channels)]
+        for name in names:
+            slack.add_channel(name)
+        bot = await start_bot(slack, images, **settings)
+        try:
+            payloads = [
+                slack.slash_command(f"burst {i} --quality low", channel=names[i % channels]) for i in range(count)
+            ]
+            started = time.monotonic()
+            envelopes = await asyncio.gather(*(slack.send_envelope("slash_commands", p) for p in payloads))
+            acks = await asyncio.gather(*(slack.wait_for_ack(e, timeout=60) for e in envelopes))
+
+            def answered() -> int:
+                failed = sum(1 for m in slack.messages if m.thread_ts and not m.files and m.user == slack.bot_user_id)
+                return len(slack.files) + failed + len(slack.responses)
+
+            with contextlib.suppress(TimeoutError):  # what is missing then counts as lost
+                await wait_for(lambda: answered() >= count, limit_seconds)
+            shared = sorted(call.at - started for call in slack.calls_to("files.completeUploadExternal"))
+            finals = await final_updates(slack, limit_seconds=60)
+            rss = peak_rss_mib(bot.pid)
+        finally:
+            bot.terminate()
+            await bot.wait()
+    calls = Counter(call.method for call in slack.calls if call.method not in NOT_COUNTED)
+    images_posted = len(slack.files)
+    return {
+        "requests": count,
+        "channels": channels,
+        "ack_ms": summary([ack.latency * 1000 for ack in acks]),
+        "images": images_posted,
+        "failed_with_a_message": answered() - images_posted,
+        "lost": count - answered(),
+        "first_image_s": round(shared[0], 2) if shared else None,
+        "last_image_s": round(shared[-1], 2) if shared else None,
+        "final_updates_done": finals,
+        "calls_by_method": dict(sorted(calls.items())),
+        "calls_per_image": round(sum(calls.values()) / max(images_posted, 1), 2),
+        "rate_limited_429": len(slack.limited),
+        "peak_rss_mib": round(rss, 1),
+    }
+
+
+async def final_updates(slack: FakeSlack, *, limit_seconds: float) -> int:
+    """Request messages showing their final state (done or failed), after waiting for them."""
+
+    def final() -> int:
+        shown = [json.dumps(m.blocks) for m in slack.messages if m.thread_ts is None and m.channel.startswith("C")]
+        return sum(1 for blocks in shown if "done" in blocks or "failed" in blocks)
+
+    requests = sum(1 for m in slack.messages if m.thread_ts is None and m.channel.startswith("C"))
+    with contextlib.suppress(TimeoutError):
+        await wait_for(lambda: final() >= requests, limit_seconds)
+    return final()
+
+
+async def run_cold(burst: int, model_latency: float) -> dict[str, Any]:
+    case = await burst_case(count=burst, channels=1, model_latency=model_latency, tiers=False, limit_seconds=300)
+    return {"mode": "cold", "model_latency_s": model_latency, "cases": {f"{burst} at once, one channel": case}}
+
+
+async def run_tiers(model_latency: float) -> dict[str, Any]:
+    one = await burst_case(count=50, channels=1, model_latency=model_latency, tiers=True, limit_seconds=300)
+    spread = await burst_case(count=100, channels=20, model_latency=model_latency, tiers=True, limit_seconds=300)
+    return {
+        "mode": "tiers",
+        "model_latency_s": model_latency,
+        "cases": {"50 at once, one channel": one, "100 over 20 channels": spread},
+    }
+
+
+async def run_inflight(burst: int, model_latency: float) -> dict[str, Any]:
+    case = await burst_case(
+        count=burst,
+        channels=max(burst // 50, 1),
+        model_latency=model_latency,
+        tiers=False,
+        limit_seconds=600,
+        JOB_CONCURRENCY=str(burst),
+    )
+    return {"mode": "inflight", "model_latency_s": model_latency, "cases": {f"{burst} in flight": case}}
+
+
+def print_cases(result: dict[str, Any]) -> None:
+    for name, case in result["cases"].items():
+        print(f"{result['mode']}: {name} (model latency {result['model_latency_s']} s)")
+        ack = case["ack_ms"]
+        print(f"  ack ms p50 {ack['p50']:.1f}  p99 {ack['p99']:.1f}  max {ack['max']:.1f}")
+        print(
+            f"  images {case['images']}/{case['requests']}  failed with a message {case['failed_with_a_message']}"
+            f"  lost {case['lost']}  final updates {case['final_updates_done']}"
+        )
+        print(f"  first image {case['first_image_s']} s  last image {case['last_image_s']} s")
+        print(f"  Slack calls per image {case['calls_per_image']}  429s {case['rate_limited_429']}")
+        for method, calls in case["calls_by_method"].items():
+            print(f"    {method:<32}{calls:>6}")
+        print(f"  peak RSS {case['peak_rss_mib']} MiB")
+
+
 def summary(values: list[float]) -> dict[str, float]:
     return {
         "p50": round(percentile(values, 0.50), 2),
@@ -129,12 +261,27 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=200)
     parser.add_argument("--jobs", type=int, default=20, help="sequential jobs per size")
     parser.add_argument("--model-latency", type=float, default=0.5, help="seconds the fake model waits")
+    parser.add_argument("--mode", choices=("warm", "cold", "tiers", "inflight"), default="warm")
     args = parser.parse_args()
-    result = asyncio.run(run(args.burst, args.jobs, args.model_latency))
-    print_table(result)
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"written to {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}")
+    machine = {"python": platform.python_version(), "cpus": os.cpu_count(), "load": os.getloadavg()}
+    if args.mode == "warm":
+        result = asyncio.run(run(args.burst, args.jobs, args.model_latency))
+        print_table(result)
+        path = RESULTS
+    else:
+        if args.mode == "cold":
+            result = asyncio.run(run_cold(args.burst, args.model_latency))
+        elif args.mode == "tiers":
+            result = asyncio.run(run_tiers(args.model_latency))
+        else:
+            result = asyncio.run(run_inflight(args.burst, args.model_latency))
+        result["machine"] = {**machine, "load_after": os.getloadavg()}
+        print_cases(result)
+        print(f"load average before {machine['load']}, after {result['machine']['load_after']}")
+        path = RESULTS.with_name(f"imagine-{args.mode}.json")
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"written to {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
 
 
 if __name__ == "__main__":

@@ -69,12 +69,13 @@ class LimitSettings:
 class JobSettings:
     """How this process works through the shared job queue."""
 
-    concurrency: int = 8  # jobs one process runs at once
+    concurrency: int = 100  # jobs one process runs at once: they wait on the model, memory is the bound
     lease_seconds: float = 60.0  # a job whose worker fell silent this long is taken up again
     max_attempts: int = 5  # deliveries Slack refuses are tried this often before the job fails
     images_per_minute: int | None = None  # every replica together stays under this; None: no budget
     poll_seconds: float = 1.0  # how often to look for jobs other replicas queued
     retry_seconds: float = 5.0  # the first wait before a failed delivery is tried again (then doubling)
+    post_seconds: float = 600.0  # how long a request's message is tried before its requester is told
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,6 +86,7 @@ class Settings:
     slack_app_token: Secret | None = None
     slack_signing_secret: Secret | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
+    slack_rate_limit_wait_seconds: float = 120.0  # one call waits out Slack's 429s this long at most
     port: int = 3000
 
     openai_api_key: Secret | None = None
@@ -222,6 +224,7 @@ class Settings:
             slack_app_token=secret("SLACK_APP_TOKEN"),
             slack_signing_secret=secret("SLACK_SIGNING_SECRET"),
             slack_api_url=_with_trailing_slash(text("SLACK_API_URL") or DEFAULT_SLACK_API_URL),
+            slack_rate_limit_wait_seconds=number("SLACK_RATE_LIMIT_WAIT_SECONDS", 120.0, minimum=0),
             port=int(number("PORT", 3000, minimum=1)),
             openai_api_key=secret("OPENAI_API_KEY"),
             openai_base_url=text("OPENAI_BASE_URL"),
@@ -248,12 +251,13 @@ class Settings:
             provenance_remote_check=switch("PROVENANCE_REMOTE_CHECK"),
             shutdown_grace_seconds=number("SHUTDOWN_GRACE_SECONDS", 30.0, minimum=0),
             jobs=JobSettings(
-                concurrency=int(number("JOB_CONCURRENCY", 8, minimum=1)),
+                concurrency=int(number("JOB_CONCURRENCY", 100, minimum=1)),
                 lease_seconds=number("JOB_LEASE_SECONDS", 60.0, minimum=1),
                 max_attempts=int(number("JOB_MAX_ATTEMPTS", 5, minimum=1)),
                 images_per_minute=int(number("OPENAI_IMAGES_PER_MINUTE", 0, minimum=0)) or None,
                 poll_seconds=number("JOB_POLL_SECONDS", 1.0, minimum=0.05),
                 retry_seconds=number("JOB_RETRY_SECONDS", 5.0, minimum=0),
+                post_seconds=number("JOB_POST_SECONDS", 600.0, minimum=0),
             ),
             database_url=text("DATABASE_URL") or "sqlite:///easel.db",
             database_upgrade_on_start=switch("DATABASE_UPGRADE_ON_START", default=True),

@@ -39,6 +39,14 @@ class NotDelivered(BotError):
         self.of = of
 
 
+class NotAnnounced(BotError):
+    """Slack would not take the request's message for as long as Easel tries; nothing was made."""
+
+    def __init__(self, minutes: float) -> None:
+        super().__init__(minutes)
+        self.minutes = minutes
+
+
 class NotInChannel(BotError):
     """Easel cannot post in the conversation the request came from."""
 

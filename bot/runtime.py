@@ -43,17 +43,19 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
                 raise ConfigError(f"SLACK_BOT_TOKEN was refused by Slack: {exc.response.get('error')}") from None
             logger.info("connected to Slack as %s in %s", identity.get("user"), identity.get("team"))
             names = DisplayNames(client)
-            app = build_app(settings, services, client, names)
+            app = build_app(settings, services, client, names, identity)
+            surface = SlackSurface(client, settings, model=services.jobs.model_id, events=services.events)
             worker = JobWorker(
                 services.jobs,
                 services.job_records,
                 services.events,
-                SlackSurface(client, settings, model=services.jobs.model_id),
+                surface,
                 WorkerPolicy(
                     concurrency=settings.jobs.concurrency,
                     lease_seconds=settings.jobs.lease_seconds,
                     poll_seconds=settings.jobs.poll_seconds,
                     images_per_minute=settings.jobs.images_per_minute,
+                    post_seconds=settings.jobs.post_seconds,
                 ),
             )
             worker.start()
@@ -88,6 +90,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             grace = settings.shutdown_grace_seconds
             logger.info("stopping: jobs in flight may finish within %.0fs; queued ones wait for the next start", grace)
             await worker.stop(grace)
+            await surface.status_lines.drain(grace)
     finally:
         await services.close()
 
@@ -108,7 +111,7 @@ async def _replay_events(
                     with logs.context(request_key=key):
                         metrics.set_surface("command" if command else "message")
                         if command:
-                            await commands.replay(payload, client, services)
+                            await commands.replay(payload, services)
                         else:
                             await events.replay(payload, client, services, names, bot_user_id=bot_user_id)
                 except Exception:

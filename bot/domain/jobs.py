@@ -84,6 +84,7 @@ class ImageJob:
     attempt: int = 1  # how many times a worker has taken the job up
     called: bool = False  # the Images API may have received the request
     owner: str | None = None  # the lease holder running it: its writes stop if another takes over
+    request_key: str | None = None  # the id of the request as Slack delivered it
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -257,7 +258,14 @@ class ImageJobs:
             return None
         assert row.id is not None
         return ImageJob(
-            id=row.id, requester=requester, prompt=prompt, place=place, requested_at=now, edit=edit, owner=held_by
+            id=row.id,
+            requester=requester,
+            prompt=prompt,
+            place=place,
+            requested_at=now,
+            edit=edit,
+            owner=held_by,
+            request_key=request_key,
         )
 
     async def reserve(self, job: ImageJob, *, input_images: int) -> Reservation:
@@ -337,6 +345,7 @@ class ImageJobs:
             attempt=row.attempts,
             called=row.called_at is not None,
             owner=row.lease_owner,
+            request_key=row.request_key,
         )
 
     async def run(self, job: ImageJob, reporter: JobReporter, files: FileSource | None = None) -> None:

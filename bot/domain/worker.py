@@ -20,7 +20,9 @@ from datetime import timedelta
 from typing import Protocol
 
 from bot import logs, metrics
-from bot.domain.jobs import Clock, DeliveryFailed, ImageJob, ImageJobs, JobReporter, JobStatus, utc_now
+from bot.domain.announcing import Announcer
+from bot.domain.grace import finish_within
+from bot.domain.jobs import Clock, DeliveryFailed, ImageJob, ImageJobs, JobReporter, JobStatus, Place, utc_now
 from bot.domain.sources import FileSource
 from bot.errors import JobInterrupted
 from bot.storage.repositories import EventLog, JobRepository
@@ -33,6 +35,7 @@ EVENT_MEMORY = timedelta(days=1)  # Slack stops retrying an event long before th
 POSITION_REFRESH_SECONDS = 15.0  # chat.update is rate limited: a waiting job's position moves slowly
 POSITIONS_EVERY_SECONDS = 2.0
 POSITIONS_SHOWN = 10  # the first ten waiting requests see their place; the rest see "queued"
+ANNOUNCERS = 16  # requests shown at once while they wait for a worker (beside the concurrency)
 
 
 class JobSurface(Protocol):
@@ -42,6 +45,10 @@ class JobSurface(Protocol):
 
     def files(self, job: ImageJob) -> FileSource | None: ...
 
+    async def announce(self, job: ImageJob, status: JobStatus) -> Place:
+        """Show the request (with `status`) where its results will go; returns that place."""
+        ...
+
 
 @dataclass(frozen=True, kw_only=True)
 class WorkerPolicy:
@@ -49,6 +56,7 @@ class WorkerPolicy:
     lease_seconds: float = 60.0
     poll_seconds: float = 1.0
     images_per_minute: int | None = None
+    post_seconds: float = 600.0
 
 
 class JobWorker:
@@ -70,7 +78,9 @@ class JobWorker:
         self._policy = policy
         self._clock = clock
         self._lease = timedelta(seconds=policy.lease_seconds)
+        self._announcer = Announcer(jobs, repository, post_seconds=policy.post_seconds, clock=clock)
         self._running: dict[int, asyncio.Task[None]] = {}
+        self._announcing: dict[int, asyncio.Task[None]] = {}  # waiting jobs being shown
         self._shown_positions: dict[int, tuple[int, float]] = {}  # job id: (ahead, when shown)
         self._stopping = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
@@ -95,13 +105,7 @@ class JobWorker:
             await self._loop
         if self._positions is not None:
             self._positions.cancel()
-        tasks = set(self._running.values())
-        if not tasks:
-            return
-        _, late = await asyncio.wait(tasks, timeout=grace_seconds)
-        for task in late:
-            task.cancel()
-        await asyncio.gather(*late, return_exceptions=True)
+        await finish_within({*self._running.values(), *self._announcing.values()}, grace_seconds)
 
     async def _work(self) -> None:
         while not self._stopping.is_set():
@@ -123,26 +127,44 @@ class JobWorker:
                 lease=self._lease,
                 limit=room,
                 images_per_minute=self._policy.images_per_minute,
-                running=list(self._running),
+                running=[*self._running, *self._announcing],
             )
             for row in claimed:
-                assert row.id is not None
-                self._shown_positions.pop(row.id, None)
-                task = asyncio.create_task(self._run(row), name=f"job-{row.id}")
-                self._running[row.id] = task
-                metrics.JOBS_IN_FLIGHT.inc()
-                task.add_done_callback(functools.partial(self._forget, row.id))
+                self._start(row, self._running)
+        room = ANNOUNCERS - len(self._announcing)
+        if room > 0:
+            # Jobs the claim left waiting (for a worker, the budget, their thread) are shown meanwhile.
+            unshown = await self._repository.claim_unannounced(
+                self.owner,
+                now=self._clock(),
+                lease=self._lease,
+                limit=room,
+                running=[*self._running, *self._announcing],
+            )
+            for row in unshown:
+                self._start(row, self._announcing, run=False)
         if self._positions is None or self._positions.done():
             # Apart from the claims: a rate-limited chat.update must not hold up the queue.
             self._positions = asyncio.create_task(self._show_positions(), name="queue-positions")
 
-    def _forget(self, job_id: int, _task: asyncio.Task[None]) -> None:
-        """A job ended: its place (and maybe the next edit of its thread) is free now."""
-        self._running.pop(job_id, None)
-        metrics.JOBS_IN_FLIGHT.dec()
+    def _start(self, row: JobRow, tasks: dict[int, asyncio.Task[None]], *, run: bool = True) -> None:
+        assert row.id is not None
+        self._shown_positions.pop(row.id, None)
+        task = asyncio.create_task(self._run(row, run=run), name=f"job-{row.id}")
+        tasks[row.id] = task
+        if run:
+            metrics.JOBS_IN_FLIGHT.inc()
+        task.add_done_callback(functools.partial(self._forget, row.id, tasks))
+
+    def _forget(self, job_id: int, tasks: dict[int, asyncio.Task[None]], _task: asyncio.Task[None]) -> None:
+        """A job ended or was shown: its place (and maybe the next edit of its thread) is free now."""
+        tasks.pop(job_id, None)
+        if tasks is self._running:
+            metrics.JOBS_IN_FLIGHT.dec()
         self._jobs.queued.set()
 
-    async def _run(self, row: JobRow) -> None:
+    async def _run(self, row: JobRow, *, run: bool = True) -> None:
+        """Show the job if it is not yet, then (unless `run` is off: a waiting job) run it."""
         assert row.id is not None
         logs.bind(
             job_id=row.id,
@@ -170,6 +192,14 @@ class JobWorker:
             heartbeat.cancel()
             return
         try:
+            post = functools.partial(self._surface.announce, job, JobStatus.GENERATING if run else JobStatus.QUEUED)
+            shown = await self._announcer.announce(job, post, reporter)
+            if shown is None:
+                return
+            if not run:
+                await self._repository.release_lease(job.id, self.owner)
+                return
+            job, reporter = shown, self._surface.reporter(shown)
             await self._jobs.run(job, reporter, self._surface.files(job))
         except DeliveryFailed as retry:
             await self._repository.release_lease(
@@ -207,6 +237,8 @@ class JobWorker:
                 if await self._repository.extend_lease(job_id, self.owner, until=self._clock() + self._lease):
                     renewed = asyncio.get_running_loop().time()
                     continue
+                if await self._repository.is_finished(job_id):
+                    return  # it ended between two renewals (ending clears the lease): nothing was lost
                 logger.error("job %s: lost its lease to another worker; stopping it here", job_id)
             except Exception:
                 if asyncio.get_running_loop().time() - renewed < self._policy.lease_seconds * 0.9:

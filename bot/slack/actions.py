@@ -63,9 +63,7 @@ def register(app: AsyncApp, services: Services) -> None:
             )
 
     @app.action(re.compile(f"^{blocks.FOLLOW_UP_PREFIX}"))
-    async def follow_up(
-        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
-    ) -> None:
+    async def follow_up(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond) -> None:
         """Variations, Regenerate, HD, Square, Portrait, Landscape."""
         await ack()
         kind = FollowUp(str(action["action_id"]).removeprefix(blocks.FOLLOW_UP_PREFIX))
@@ -73,7 +71,6 @@ def register(app: AsyncApp, services: Services) -> None:
             requester = _requester(body)
             again = await services.iteration.follow_up(_job_id(action), kind, channel=_channel(body))
             await start_job(
-                client,
                 services,
                 requester=requester,
                 prompt=again.prompt,
@@ -165,7 +162,6 @@ def register(app: AsyncApp, services: Services) -> None:
         edit = EditSource(file_ids=tuple(image.slack_file_id for image in chosen if image and image.slack_file_id))
         try:
             await start_job(
-                client,
                 services,
                 requester=requester,
                 prompt=prompt,

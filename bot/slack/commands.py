@@ -59,25 +59,24 @@ def register(app: AsyncApp, services: Services) -> None:
         if not await services.events.first_delivery(key, payload=json.dumps(command)):
             return  # delivered twice
         try:
-            await _start(command, client, services, respond)
+            await _start(command, services, respond)
         finally:
             await services.events.handled(key, at=datetime.now(UTC))
 
 
-async def replay(payload: str, client: AsyncWebClient, services: Services) -> None:
+async def replay(payload: str, services: Services) -> None:
     """A command a stopped process acked but did not start: start it now."""
     command = json.loads(payload)
-    await _start(command, client, services, AsyncRespond(response_url=command.get("response_url")))
+    await _start(command, services, AsyncRespond(response_url=command.get("response_url")))
 
 
-async def _start(command: dict[str, Any], client: AsyncWebClient, services: Services, respond: AsyncRespond) -> None:
+async def _start(command: dict[str, Any], services: Services, respond: AsyncRespond) -> None:
     requester = Requester(command["team_id"], command["user_id"])
     try:
         # Now with the person's own defaults (which can still refuse, e.g. --transparent with JPEG).
         parsed = parse_prompt(_typed(command), await services.iteration.defaults_for(requester))
         assert isinstance(parsed, Prompt)  # the same text parsed to a prompt in the ack
         await start_job(
-            client,
             services,
             requester=requester,
             prompt=parsed,

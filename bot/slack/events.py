@@ -173,7 +173,6 @@ async def _answer(
         return
     try:
         await start_job(
-            client,
             services,
             requester=requester,
             prompt=parsed,

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
-
 from bot import logs, metrics
-from bot.domain.jobs import JobStatus, Place
+from bot.domain.jobs import Place
 from bot.domain.people import Requester
 from bot.domain.requests import Prompt
 from bot.domain.sources import EditSource
-from bot.errors import BotError, JobInterrupted, NotInChannel
-from bot.slack import blocks
-from bot.slack.publisher import CANNOT_POST
+from bot.errors import BotError
 from bot.wiring import Services
 
 
 async def start_job(
-    client: AsyncWebClient,
     services: Services,
     *,
     requester: Requester,
@@ -27,13 +21,12 @@ async def start_job(
     edit: EditSource | None = None,
     request_key: str | None = None,
 ) -> None:
-    """Record the job, reserve its limits, post its status message (whose thread holds the
-    results), and queue it for the workers.
+    """Record the job, reserve its limits and queue it for the workers, without a call to
+    Slack: the worker that takes the job up posts its message (`bot.domain.announcing`).
 
     The job is a database row before anything else happens, and `request_key` (Slack's id
     for the message) makes a redelivered request a no-op. A request over a limit raises
-    before anything is posted. Posting doubles as the membership check: a conversation
-    Easel cannot post in raises `NotInChannel`, and the reservation is given back.
+    before anything is queued.
     """
     logs.bind(request_key=request_key)
     jobs = services.jobs
@@ -52,21 +45,5 @@ async def start_job(
     except BotError as error:
         await jobs.refuse(job, error)
         raise
-    try:
-        posted = await client.chat_postMessage(
-            channel=channel,
-            thread_ts=thread_ts,
-            **blocks.request_message(
-                requester, prompt, JobStatus.QUEUED, model=jobs.model_id, editing=edit is not None, job_id=job.id
-            ),
-        )
-    except BaseException as exc:
-        refusal = NotInChannel(channel)
-        if isinstance(exc, SlackApiError) and exc.response.get("error") in CANNOT_POST:
-            await jobs.refuse(job, refusal, reservation)
-            raise refusal from exc
-        await jobs.refuse(job, JobInterrupted(), reservation)
-        raise
-    place = Place(conversation=channel, thread=thread_ts or posted["ts"], status=posted["ts"])
-    if await jobs.queue(job, place=place, reservation=reservation) is not None:
+    if await jobs.queue(job, place=job.place, reservation=reservation) is not None:
         metrics.served()

@@ -12,16 +12,19 @@ from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.config import Settings
-from bot.domain.jobs import FinishedImage, ImageJob, JobResult, JobStatus, PostedImage, RecordUpload
+from bot.domain.jobs import FinishedImage, ImageJob, JobResult, JobStatus, Place, PostedImage, RecordUpload
 from bot.domain.sources import FileSource
 from bot.errors import BotError, NotInChannel
 from bot.providers.base import MIME_TYPES
 from bot.slack import blocks, replies
 from bot.slack.files import SlackFiles
+from bot.slack.pacing import PacedWebClient
+from bot.slack.status_lines import StatusLines
+from bot.storage.repositories import EventLog
 
 logger = logging.getLogger(__name__)
 
@@ -51,29 +54,84 @@ def _preview_type(job: ImageJob) -> str:
 class SlackSurface:
     """`JobSurface` for Slack: each job shows itself in its thread and reads files from it."""
 
-    def __init__(self, client: AsyncWebClient, settings: Settings, *, model: str) -> None:
+    def __init__(self, client: PacedWebClient, settings: Settings, *, model: str, events: EventLog) -> None:
         self._client = client
         self._settings = settings
         self._model = model
+        self._events = events
+        self.status_lines = StatusLines(client)
 
     def reporter(self, job: ImageJob) -> SlackThreadReporter:
         place = job.place
         status = StatusMessage(channel=place.conversation, ts=place.status, thread_ts=place.thread)
-        return SlackThreadReporter(self._client, status, model=self._model, admins=self._settings.admin_user_ids)
+        return SlackThreadReporter(
+            self._client,
+            status,
+            model=self._model,
+            admins=self._settings.admin_user_ids,
+            lines=self.status_lines,
+            tell_privately=self.tell_privately,
+        )
 
     def files(self, job: ImageJob) -> FileSource:
         return SlackFiles.for_conversation(self._client, self._settings, channel=job.place.conversation)
+
+    async def announce(self, job: ImageJob, status: JobStatus) -> Place:
+        """Post the request's message, whose thread will hold the results: `@who asked: …`
+        with its status line. Waits for the channel's turn (about one post a second)."""
+        place = job.place
+        message = blocks.request_message(
+            job.requester, job.prompt, status, model=self._model, editing=job.edit is not None, job_id=job.id
+        )
+        try:
+            posted = await self._client.chat_postMessage(channel=place.conversation, thread_ts=place.thread, **message)
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error in CANNOT_POST:
+                raise NotInChannel(place.conversation) from exc
+            if place.thread is None or error not in THREAD_GONE:
+                raise
+            logger.info("thread %s in %s is gone; the request goes to the channel", place.thread, place.conversation)
+            place = Place(conversation=place.conversation)
+            posted = await self._client.chat_postMessage(channel=place.conversation, **message)
+        ts = str(posted["ts"])
+        self.status_lines.posted(place.conversation, ts, status)
+        return Place(conversation=place.conversation, thread=place.thread or ts, status=ts)
+
+    async def tell_privately(self, job: ImageJob, text: str) -> None:
+        """A word for the requester alone, when the request has no message to answer under:
+        ephemeral through the command's `response_url` while Slack still takes it, else a DM."""
+        payload = await self._events.payload(job.request_key) if job.request_key else None
+        response_url = json.loads(payload).get("response_url") if payload else None
+        if response_url:
+            webhook = AsyncWebhookClient(response_url, session=self._client.session)
+            body = {"response_type": "ephemeral", "replace_original": False, **blocks.message(text)}
+            try:
+                if (await webhook.send_dict(body)).status_code == 200:
+                    return
+            except (TimeoutError, aiohttp.ClientError):
+                logger.warning("job %s: response_url did not answer; sending a direct message", job.id)
+        await self._client.chat_postMessage(channel=job.requester.user_id, **blocks.message(text))
 
 
 class SlackThreadReporter:
     """`JobReporter` that edits the status message and posts results into the thread."""
 
     def __init__(
-        self, client: AsyncWebClient, status: StatusMessage, *, model: str, admins: frozenset[str] = frozenset()
+        self,
+        client: PacedWebClient,
+        status: StatusMessage,
+        *,
+        model: str,
+        lines: StatusLines,
+        tell_privately: Callable[[ImageJob, str], Awaitable[None]],
+        admins: frozenset[str] = frozenset(),
     ) -> None:
         self._client = client
         self._status = status
         self._model = model
+        self._lines = lines
+        self._tell_privately = tell_privately
         self._admins = admins
         self._previews: list[str] = []  # file ids of the previews in the thread, to remove
 
@@ -99,7 +157,8 @@ class SlackThreadReporter:
         self._previews = []
 
     async def progress(self, job: ImageJob, status: JobStatus, *, ahead: int | None = None) -> None:
-        await self._show_status(job, status, ahead=ahead)
+        """Returns at once: the status line has a task of its own (see `StatusLines`)."""
+        self._show_status(job, status, ahead=ahead)
 
     async def deliver(
         self, job: ImageJob, image: FinishedImage, result: JobResult, record_upload: RecordUpload
@@ -202,13 +261,14 @@ class SlackThreadReporter:
     async def failed(self, job: ImageJob, error: BotError | None, reference: str) -> None:
         await self._remove_previews()
         text = replies.for_error(error) if error is not None else replies.unexpected(reference)
-        if job.place.status is None:
-            text = f"<@{job.requester.user_id}> {text}"  # no thread shows the request: say whose it was
+        if self._status.thread_ts is None:
+            await self._tell_privately(job, text)  # no thread shows the request
+            return
         try:
             await self._post(**blocks.message(text))
         except NotInChannel:
-            logger.warning("job %s: cannot tell its requester in %s any more", job.id, self._status.channel)
-        await self._show_status(job, JobStatus.FAILED)
+            await self._tell_privately(job, text)
+        self._show_status(job, JobStatus.FAILED)
 
     async def user_paused(self, job: ImageJob, strikes: int) -> None:
         """A direct message to every admin named in ADMIN_USER_IDS."""
@@ -219,27 +279,23 @@ class SlackThreadReporter:
             except SlackApiError as exc:
                 logger.warning("could not tell admin %s about a paused user: %s", admin, exc.response.get("error"))
 
-    async def _show_status(self, job: ImageJob, status: JobStatus, *, ahead: int | None = None) -> None:
-        """Status is a courtesy: failing to show it must not fail the job."""
+    def _show_status(self, job: ImageJob, status: JobStatus, *, ahead: int | None = None) -> None:
+        """Hand the state to the message's status line; a status is a courtesy, never a wait."""
         if self._status.ts is None:
             return
-        try:
-            await self._client.chat_update(
-                channel=self._status.channel,
-                ts=self._status.ts,
-                **blocks.request_message(
-                    job.requester,
-                    job.prompt,
-                    status,
-                    model=self._model,
-                    editing=job.edit is not None,
-                    job_id=job.id,
-                    ahead=ahead,
-                    elapsed=_since(job.requested_at),
-                ),
-            )
-        except SlackApiError as exc:
-            logger.warning("job %s: status %s not shown: %s", job.id, status, exc.response.get("error"))
+        message = blocks.request_message(
+            job.requester,
+            job.prompt,
+            status,
+            model=self._model,
+            editing=job.edit is not None,
+            job_id=job.id,
+            ahead=ahead,
+            elapsed=_since(job.requested_at),
+        )
+        final = status in (JobStatus.DONE, JobStatus.FAILED)
+        state = status if ahead is None else f"{status}:{ahead}"
+        self._lines.show(self._status.channel, self._status.ts, state, message, final=final)
 
 
 def _since(moment: datetime) -> float:

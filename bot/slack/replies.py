@@ -10,6 +10,7 @@ from bot.errors import (
     JobInterrupted,
     ModelBlocked,
     ModelRetired,
+    NotAnnounced,
     NotDelivered,
     NotInChannel,
     ProviderAuthFailed,
@@ -37,6 +38,11 @@ def for_error(error: BotError) -> str:
                 ":arrows_counterclockwise: Easel restarted while your image was being made. "
                 "It was not sent again by itself, since that could be billed twice; nothing was charged. "
                 "Please ask again."
+            )
+        case NotAnnounced():
+            return (
+                f":cloud: Slack would not take your request for {error.minutes:.0f} minutes, so nothing was made "
+                "and nothing was charged. Please ask again in a few minutes."
             )
         case NotDelivered(posted=0):
             return (

@@ -200,6 +200,54 @@ class JobRepository(_Repository):
 
         return await self._run(work)
 
+    async def claim_unannounced(
+        self, owner: str, *, now: datetime, lease: timedelta, limit: int, running: Sequence[int] = ()
+    ) -> list[JobRow]:
+        """Take up to `limit` queued jobs whose request message is not posted yet, oldest first,
+        under a lease: those `claim` left waiting (for an earlier job of their thread, for the
+        budget, for a free worker) are shown meanwhile. The attempt is not counted."""
+
+        def work(session: Session) -> list[JobRow]:
+            query = (
+                select(JobRow)
+                .where(
+                    JobRow.status == "queued",
+                    col(JobRow.status_ts).is_(None),
+                    or_(col(JobRow.lease_expires_at).is_(None), col(JobRow.lease_expires_at) < now),
+                    or_(col(JobRow.not_before).is_(None), col(JobRow.not_before) <= now),
+                    col(JobRow.id).not_in(running),
+                )
+                .order_by(col(JobRow.id))
+                .limit(limit)
+            )
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True, of=JobRow)
+            claimed = list(session.exec(query))
+            for job in claimed:
+                job.lease_owner, job.lease_expires_at = owner, now + lease
+                session.add(job)
+            session.commit()
+            return claimed
+
+        return await self._run(work)
+
+    async def mark_announced(self, job_id: int, *, thread_ts: str | None, status_ts: str, owner: str | None) -> bool:
+        """The request's message is posted: record it (False when `owner` lost the job)."""
+
+        def work(session: Session) -> bool:
+            query = update(JobRow).where(col(JobRow.id) == job_id)
+            if owner is not None:
+                query = query.where(col(JobRow.lease_owner) == owner)
+            result = session.execute(query.values(thread_ts=thread_ts, status_ts=status_ts))
+            session.commit()
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+        return await self._run(work)
+
+    async def is_finished(self, job_id: int) -> bool:
+        job = await self.get(job_id)
+        return job is None or job.status in ("done", "failed")
+
     async def holds(self, job_id: int, owner: str | None) -> bool:
         """True while `owner` (None: anyone) holds the job's lease."""
         if owner is None:
@@ -286,13 +334,15 @@ class JobRepository(_Repository):
         await self._run(work)
 
     async def waiting(self, *, now: datetime, limit: int) -> list[JobRow]:
-        """The oldest queued jobs no worker holds, oldest first: each has its index ahead of it."""
+        """The oldest queued jobs no worker holds, oldest first: each has its index ahead of it.
+        Only jobs whose request message is posted are counted: the others are being shown."""
 
         def work(session: Session) -> list[JobRow]:
             query = (
                 select(JobRow)
                 .where(
                     JobRow.status == "queued",
+                    col(JobRow.status_ts).is_not(None),
                     or_(col(JobRow.lease_expires_at).is_(None), col(JobRow.lease_expires_at) < now),
                 )
                 .order_by(col(JobRow.id))
@@ -659,12 +709,15 @@ class EventLog(_Repository):
             return
 
         def work(session: Session) -> None:
-            session.execute(
-                update(ReceivedEvent).where(col(ReceivedEvent.event_id) == event_id).values(handled_at=at, payload=None)
-            )
+            session.execute(update(ReceivedEvent).where(col(ReceivedEvent.event_id) == event_id).values(handled_at=at))
             session.commit()
 
         await self._run(work)
+
+    async def payload(self, event_id: str) -> str | None:
+        """The request as Slack sent it (kept for a day: a job may need its `response_url`)."""
+        row = await self._run(lambda session: session.get(ReceivedEvent, event_id))
+        return row.payload if row is not None else None
 
     async def take_unhandled(
         self, *, received_before: datetime, at: datetime, limit: int = 20

@@ -124,13 +124,14 @@ class ReceivedEvent(SQLModel, table=True):
     """An event id seen once: Slack retries deliver the same id again, and the primary key
     turns the second delivery away, whichever replica receives it. Until the event has been
     handled its payload is kept, so that an event acked by a process that then died is
-    handled by the next one."""
+    handled by the next one; after that, for the rest of the day, so that a job can answer
+    through the request's `response_url`."""
 
     __tablename__ = "received_events"
 
     event_id: str = Field(primary_key=True)
     received_at: datetime
-    payload: str | None = None  # the event's JSON body, until handled
+    payload: str | None = None  # the event's JSON body
     handled_at: datetime | None = Field(default=None, index=True)
 
 

@@ -375,7 +375,8 @@ async def test_postgresql_restarting_mid_run_loses_no_job(
 async def test_a_request_recorded_but_never_shown_is_answered_after_a_restart(
     settings: Settings, slack: FakeSlack, images: FakeImagesAPI
 ) -> None:
-    """The process stopped between the ack and the status message: the next start says so."""
+    """The process stopped between the ack and queuing the job: the next start tells the
+    requester in private (the channel never saw the request)."""
     ten_seconds_ago = datetime.now(UTC) - timedelta(seconds=10)
     held = LedgerRow(
         team_id=slack.team_id,
@@ -394,8 +395,8 @@ async def test_a_request_recorded_but_never_shown_is_answered_after_a_restart(
     finally:
         await stop_bot(bot)
     [told] = slack.messages
-    assert told.channel == "C0GENERAL" and told.thread_ts is None
-    assert (told.text or "").startswith("<@U0ALICE> :arrows_counterclockwise: Easel restarted")
+    assert told.channel == "U0ALICE", "a direct message: the request has no response_url on record"
+    assert (told.text or "").startswith(":arrows_counterclockwise: Easel restarted")
     jobs, ledger = rows(settings.database_url)
     assert [(job.status, job.error) for job in jobs] == [("failed", "JobInterrupted")]
     assert [charge.status for charge in ledger] == ["released"], "its reservation is given back"

@@ -259,18 +259,14 @@ async def test_a_visitor_from_another_workspace_cannot_spend_this_one(
     assert len(images.requests) == 1 and slack.views == [] and len(slack.files) == 1
 
 
-async def test_the_status_moves_through_each_stage_with_the_time_taken(
+async def test_the_status_shows_generating_then_done_with_the_time_taken(
     bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
 ) -> None:
     images.latency = 0.3
     result = await first_result(slack)
-    stages = [json.dumps(update["blocks"], ensure_ascii=False) for update in result.updates]
-    assert [next(s for s in ("generating", "uploading", "done") if s in stage) for stage in stages] == [
-        "generating",
-        "uploading",
-        "done",
-    ], "three updates: chat.update is rate limited"
-    assert all(re.search(r"(generating|uploading|done, see the thread) · \d+ s ·", stage) for stage in stages)
+    assert "generating" in json.dumps(slack.calls_to("chat.postMessage")[0].params), "posted as its worker starts it"
+    [update] = result.updates  # chat.update is rate limited: uploading lasts too short a time to be shown
+    assert re.search(r"done, see the thread · \d+ s ·", json.dumps(update["blocks"], ensure_ascii=False))
 
 
 async def test_previews_stream_into_the_thread_and_are_replaced_by_the_image(

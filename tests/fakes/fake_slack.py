@@ -13,11 +13,13 @@ What it models, as Slack does it:
 - Slack Connect and Enterprise Grid payload shapes on request (`SharedChannel`, `enterprise_id`):
   the outer `team_id` is the host's, `authorizations[0]` the installing workspace's,
   `event.user_team` the person's;
+- Slack's rate-limit tiers with `tiers` on: 429 `ratelimited` with `Retry-After`, per method
+  per workspace and per channel for `chat.postMessage` (`SlackTiers`);
 - `users.info` with display names, `files.delete` answering `file_deleted` for a file already
   gone, direct-message channels (`D…`), membership (`not_in_channel`), deleted threads, the
   three-step upload with asynchronous sharing, private file URLs that need the bot token.
 
-What it does not model: rate limits unless a test asks (`fail_next`), message formatting
+What it does not model: rate limits unless asked (`tiers`, `fail_next`), message formatting
 beyond the tokens above (bold, code, emoji names pass through as typed), `app_mention` events
 (Easel does not subscribe to them), scopes, token rotation, retries of unacked events, and
 the HTML of file previews.
@@ -28,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import time
 import uuid
 from collections import defaultdict, deque
@@ -122,6 +125,67 @@ SHOULD_ESCAPE = {c["command"]: bool(c.get("should_escape")) for c in MANIFEST["f
 # Web API methods that take the app-level token rather than the bot token.
 APP_TOKEN_METHODS = {"apps.connections.open"}
 
+# Slack's rate limits (https://docs.slack.dev/apis/web-api/rate-limits): "per API method per app
+# per workspace", each method by the tier on its reference page, "windows are per minute" with
+# bursts allowed: Tier 3 "50+ per minute", Tier 4 "100+ per minute". chat.postMessage is
+# special: "one message per second per channel", "short bursts >1 allowed". Over a limit,
+# HTTP 429 with `Retry-After` (whole seconds) and the error `ratelimited`.
+TIER_3, TIER_4 = 50, 100
+CALLS_PER_MINUTE = {
+    "chat.update": TIER_3,
+    "chat.delete": TIER_3,
+    "files.delete": TIER_3,
+    "conversations.info": TIER_3,
+    "conversations.replies": TIER_3,
+    "chat.postEphemeral": TIER_4,
+    "files.getUploadURLExternal": TIER_4,
+    "files.completeUploadExternal": TIER_4,
+    "files.info": TIER_4,
+    "users.info": TIER_4,
+    "views.open": TIER_4,
+    "views.publish": TIER_4,
+}
+POSTS_PER_SECOND_PER_CHANNEL, POST_BURST = 1.0, 3
+
+
+class _Bucket:
+    """A token bucket: `capacity` calls at once, refilled at `per_second`."""
+
+    def __init__(self, capacity: float, per_second: float) -> None:
+        self.capacity, self.per_second = capacity, per_second
+        self.tokens, self.at = capacity, time.monotonic()
+
+    def take(self) -> float | None:
+        """None when the call may go ahead, else the seconds until it may."""
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.per_second)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return None
+        return (1 - self.tokens) / self.per_second
+
+
+class SlackTiers:
+    """Slack's rate limits for one workspace: a bucket per method, and per channel for
+    chat.postMessage."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, _Bucket] = {}
+
+    def wait(self, method: str, params: dict[str, Any]) -> float | None:
+        """None when Slack would answer the call, else its Retry-After."""
+        if method == "chat.postMessage":
+            key, capacity, rate = f"{method}:{params.get('channel')}", POST_BURST, POSTS_PER_SECOND_PER_CHANNEL
+        elif method in CALLS_PER_MINUTE:
+            key, capacity, rate = method, CALLS_PER_MINUTE[method], CALLS_PER_MINUTE[method] / 60
+        else:
+            return None
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(capacity, rate)
+        return bucket.take()
+
 
 class FakeSlack(LoopbackServer):
     def __init__(
@@ -134,7 +198,10 @@ class FakeSlack(LoopbackServer):
         bot_id: str = "B0BOT",
         enterprise_id: str | None = None,
         org_wide: bool = False,
+        tiers: bool = False,
     ) -> None:
+        """`tiers`: enforce Slack's rate limits (off for functional tests, which count calls
+        and outcomes rather than wait out a minute's budget)."""
         super().__init__()
         self.enterprise_id = enterprise_id  # an Enterprise Grid organisation
         self.org_wide = org_wide  # installed for the whole organisation
@@ -144,6 +211,8 @@ class FakeSlack(LoopbackServer):
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.calls: list[RecordedCall] = []
+        self.tiers = SlackTiers() if tiers else None
+        self.limited: list[RecordedCall] = []  # calls answered 429 by the tiers
         self.messages: list[PostedMessage] = []
         self.files: dict[str, UploadedFile] = {}
         self.ephemerals: list[dict[str, Any]] = []
@@ -561,6 +630,10 @@ class FakeSlack(LoopbackServer):
             failure = self._failures[method].popleft()
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
             return web.json_response({"ok": False, "error": failure.error}, status=failure.status, headers=headers)
+        if self.tiers is not None and (wait := self.tiers.wait(method, params)) is not None:
+            self.limited.append(self.calls[-1])
+            headers = {"Retry-After": str(max(1, math.ceil(wait)))}
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers=headers)
         token = _token(request, params)
         expected = self.app_token if method in APP_TOKEN_METHODS else self.bot_token
         if token is None:

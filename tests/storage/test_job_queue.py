@@ -33,7 +33,10 @@ def jobs(database_url: str) -> JobRepository:
     return JobRepository(Database(database_url))
 
 
-async def queued(jobs: JobRepository, *, thread: str = "1.0", n: int = 1, channel: str = "C1") -> int:
+async def queued(
+    jobs: JobRepository, *, thread: str = "1.0", n: int = 1, channel: str = "C1", shown: bool = True
+) -> int:
+    """A queued job; `shown`: its request message is posted (as the thread's first message)."""
     row = await jobs.add(
         JobRow(
             team_id="T1",
@@ -47,6 +50,7 @@ async def queued(jobs: JobRepository, *, thread: str = "1.0", n: int = 1, channe
             output_format="png",
             model="gpt-image-1-mini",
             status="queued",
+            status_ts=thread if shown else None,
             created_at=NOW,
         )
     )
@@ -109,6 +113,23 @@ async def test_the_waiting_jobs_come_oldest_first(jobs: JobRepository) -> None:
     await jobs.claim("a", now=NOW, lease=LEASE, limit=1)
     assert ids(await jobs.waiting(now=NOW, limit=10)) == [second, third], "a claimed job no longer waits"
     assert ids(await jobs.waiting(now=NOW, limit=1)) == [second]
+
+
+async def test_a_waiting_job_not_shown_yet_is_taken_only_to_be_shown(jobs: JobRepository) -> None:
+    running = await queued(jobs, thread="1.0")
+    unshown = await queued(jobs, thread="1.0", shown=False)  # an edit of the same thread
+    assert ids(await jobs.claim("a", now=NOW, lease=LEASE, limit=5)) == [running]
+    assert await jobs.claim("a", now=NOW, lease=LEASE, limit=5) == [], "it waits for the earlier job"
+    assert ids(await jobs.waiting(now=NOW, limit=10)) == [], "a job not shown has no place to show"
+    assert ids(await jobs.claim_unannounced("a", now=NOW, lease=LEASE, limit=5)) == [unshown]
+    assert await jobs.claim_unannounced("b", now=NOW, lease=LEASE, limit=5) == [], "one worker shows it"
+    assert await jobs.mark_announced(unshown, thread_ts="1.0", status_ts="1.5", owner="b") is False
+    assert await jobs.mark_announced(unshown, thread_ts="1.0", status_ts="1.5", owner="a") is True
+    await jobs.release_lease(unshown, "a")
+    assert await jobs.claim_unannounced("a", now=NOW, lease=LEASE, limit=5) == []
+    row = await jobs.get(unshown)
+    assert row is not None and (row.attempts, row.status_ts) == (0, "1.5"), "showing it was no attempt"
+    assert ids(await jobs.waiting(now=NOW, limit=10)) == [unshown]
 
 
 async def test_the_same_request_key_makes_one_job(jobs: JobRepository) -> None:
