@@ -25,6 +25,11 @@ class InputRejected(BotError):
         self.fragment = fragment
 
 
+class VisitorDeclined(InputRejected):
+    """Someone of another organisation (Slack Connect) asked: their requests would spend this
+    workspace's allowance."""
+
+
 class JobInterrupted(BotError):
     """Easel stopped before the job finished; what was reserved for it was given back."""
 

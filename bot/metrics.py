@@ -109,12 +109,13 @@ def served() -> None:
 
 
 def declined_visitor() -> None:
-    """Someone from another workspace (Slack Connect) asked; Easel declined."""
-    REQUESTS.labels(surface=_surface.get(), outcome="declined_visitor").inc()
+    """Someone of another organisation (Slack Connect) asked; Easel declined."""
+    REQUESTS.labels(surface=_surface.get(), outcome="visitor_declined").inc()
 
 
 def refused(error: Exception) -> None:
-    """A request was answered with `error` instead of a job: bad input, a limit, a channel."""
+    """A request was answered with `error` instead of a job: bad input, a limit, a channel, a
+    visitor (`visitor_declined`)."""
     outcome = _snake(type(error).__name__)
     limit = getattr(error, "limit", None)
     if isinstance(limit, str):

@@ -25,7 +25,7 @@ from bot.domain.people import Requester
 from bot.domain.regions import parse_region
 from bot.domain.requests import HelpWanted, parse_prompt
 from bot.domain.sources import EditSource
-from bot.errors import BotError, InputRejected
+from bot.errors import BotError, InputRejected, VisitorDeclined
 from bot.slack import blocks, replies
 from bot.slack.account import is_admin
 from bot.slack.home import publish_home
@@ -238,7 +238,7 @@ def register(app: AsyncApp, services: Services) -> None:
 def _requester(body: dict[str, Any]) -> Requester:
     """Whoever clicked; a visitor from another organisation is declined, as in messages."""
     if not interaction_serves(body):
-        raise InputRejected("Easel makes images for members of the workspace that installed it")
+        raise VisitorDeclined("Easel makes images for members of the workspace that installed it")
     return Requester(_team(body), body["user"]["id"])
 
 

@@ -89,6 +89,19 @@ async def test_metrics_move_with_real_requests(socket_mode_bot: str, slack: Fake
     assert not {"U0ALICE", "C0GENERAL"} & labels, "no user or channel ids as labels"
 
 
+async def test_visitors_are_counted_by_surface(socket_mode_bot: str, slack: FakeSlack) -> None:
+    before = await scrape(socket_mode_bot)
+    message = slack.message_event("@Easel a lighthouse", user="U0GUEST")
+    message["event"]["user_team"] = "T0OTHER"  # Slack Connect: a shared channel's visitor
+    await slack.wait_for_ack(await slack.send_envelope("events_api", message))
+    click = slack.block_action("follow_up_variations", "1", user="U0GUEST", message_ts="1.0", user_team="T0OTHER")
+    await slack.wait_for_ack(await slack.send_envelope("interactive", click))
+    await eventually(lambda: len(slack.ephemerals) == 1 and len(slack.responses) == 1, what="both answers")
+    after = await scrape(socket_mode_bot)
+    assert moved(before, after, "easel_requests_total", surface="message", outcome="visitor_declined") == 1
+    assert moved(before, after, "easel_requests_total", surface="button", outcome="visitor_declined") == 1
+
+
 async def test_slack_429s_and_image_api_errors_are_counted(
     socket_mode_bot: str, slack: FakeSlack, images: FakeImagesAPI
 ) -> None:
