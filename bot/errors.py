@@ -107,6 +107,16 @@ class ProviderIncomplete(ProviderError):
     so it is not sent again by itself."""
 
 
+class OutputNotAvailable(ProviderError):
+    """The account or model has no access to an output format (GIF and SVG are previews that
+    OpenAI opens per account); nothing was made, so nothing is charged."""
+
+    def __init__(self, output_format: str, *, model: str) -> None:
+        super().__init__(output_format, model)
+        self.output_format = output_format
+        self.model = model
+
+
 class ProviderAuthFailed(ProviderError):
     """The API key, token or deployment permissions were refused."""
 

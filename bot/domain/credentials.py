@@ -34,6 +34,7 @@ READABLE = {
     "image/gif",
     "image/tiff",
     "image/avif",
+    "image/svg+xml",  # c2pa.Reader.get_supported_mime_types() lists it: Easel makes SVGs (--svg)
 }
 # Failure codes (C2PA specification, "Standard status codes"; c2pa-rs validation_results.rs)
 # that prove the file or its manifest changed after signing.

@@ -72,6 +72,8 @@ class Iteration:
             transparent=row.transparent,
             output_format=cast(OutputFormat, row.output_format),
             size_given=size_given,
+            frame_count=row.frame_count,
+            frame_ms=row.frame_ms,
         )
         prompt = Prompt(row.prompt, options, region=parse_region(row.region) if row.region else None)
         edit = None

@@ -241,6 +241,8 @@ class ImageJobs:
                 quality=options.quality,
                 n=options.n,
                 output_format=options.output_format,
+                frame_count=options.frame_count,
+                frame_ms=options.frame_ms,
                 transparent=options.transparent,
                 size_given=options.size_given,
                 region=prompt.region.label if prompt.region else None,
@@ -280,6 +282,8 @@ class ImageJobs:
             n=options.n,
             prompt_chars=len(job.prompt.text),
             input_images=input_images,
+            output_format=options.output_format,
+            frame_count=options.frame_count,
         )
         reservation = await self._limits.reserve(
             job.requester,
@@ -326,6 +330,8 @@ class ImageJobs:
             transparent=row.transparent,
             output_format=cast(OutputFormat, row.output_format),
             size_given=row.size_given,
+            frame_count=row.frame_count,
+            frame_ms=row.frame_ms,
         )
         prompt = Prompt(
             row.prompt, options, region=parse_region(row.region) if row.region else None, version=row.version
@@ -491,7 +497,9 @@ class ImageJobs:
                     for image in (sources.images if sources else ())
                 ),
                 mask=sources.mask if sources else None,
-                partial_images=self._previews if options.n == 1 else 0,
+                partial_images=self._previews if options.n == 1 and options.still else 0,
+                frame_count=options.frame_count,
+                frame_duration_ms=options.frame_ms,
             )
             try:
                 result = await metrics.timed(

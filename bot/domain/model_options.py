@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bot.config import QUALITIES, SIZE_ALIASES, Quality
+from bot.domain.catalog import CATALOG
 from bot.domain.model_specs import ModelSpec, parse_ratio
 from bot.errors import InputRejected
 
@@ -61,6 +62,16 @@ def fit_to_model(options: ImageOptions, spec: ModelSpec) -> ImageOptions:
     check_quality(options.quality, spec)
     if options.transparent and not spec.transparency:
         raise InputRejected(f"`{spec.id}` makes no transparent backgrounds", fragment="--transparent")
+    kind = options.output_format
+    if (kind == "gif" and not spec.gif) or (kind == "svg" and not spec.svg):
+        makers = [model for model, other in CATALOG.items() if getattr(other, kind) and "-20" not in model]
+        raise InputRejected(
+            f"`{spec.id}` makes no {kind.upper()} files; {' and '.join(f'`{m}`' for m in makers)} do "
+            "(an admin sets `IMAGE_MODEL`)",
+            fragment=f"--{kind}",
+        )
+    if kind == "svg" and options.n != 1:  # image_generate_params.py `svg`: "SVG generation requires n=1"
+        raise InputRejected("an SVG is made one at a time: leave out `--n`", fragment=f"--n {options.n}")
     return replace(options, size=size)
 
 

@@ -17,6 +17,12 @@ MICROS_PER_USD = 1_000_000
 # Conservative token guesses for the estimate; the settlement uses the real `usage`.
 CHARS_PER_TEXT_TOKEN = 4
 TOKENS_PER_INPUT_IMAGE = 1_500
+# An SVG is written by a second model whose tokens come apart (`svg_usage`): 3,009 in one
+# published answer (docs.apiyi.com gpt-image-2.6, 2026-11); twice that is reserved. Its price is
+# not published next to the image model's, so the provider adds its tokens to the image's text
+# input and output, charged at those rates: dearer than text models' own (gpt-6.1-sol: $2 / $10).
+SVG_AUTHOR_TOKENS = 6_000
+GIF_DEFAULT_FRAMES = 9  # image_generate_params.py `frame_count`: "Defaults to 9 when omitted"
 
 KNOWN_PRICES: dict[str, Prices] = {model: spec.prices for model, spec in CATALOG.items() if spec.prices}
 
@@ -55,13 +61,28 @@ def prices_for(model: str) -> Prices:
     return DEAREST
 
 
-def estimate_micros(model: str, *, size: str, quality: str, n: int, prompt_chars: int, input_images: int = 0) -> int:
-    """What a request will cost at most, before it is made."""
+def estimate_micros(
+    model: str,
+    *,
+    size: str,
+    quality: str,
+    n: int,
+    prompt_chars: int,
+    input_images: int = 0,
+    output_format: str = "png",
+    frame_count: int | None = None,
+) -> int:
+    """What a request will cost at most, before it is made: a GIF as one image a frame, an
+    SVG as its image and its author's tokens."""
     prices = prices_for(model)
-    images = prices.image_estimate(quality, size) * n
+    per_image = prices.image_estimate(quality, size)
+    if output_format == "gif":
+        per_image *= frame_count or GIF_DEFAULT_FRAMES
+    elif output_format == "svg":
+        per_image += SVG_AUTHOR_TOKENS * prices.image_output / 1_000_000
     text = prompt_chars / CHARS_PER_TEXT_TOKEN * prices.text_input / 1_000_000
     inputs = input_images * TOKENS_PER_INPUT_IMAGE * prices.image_input / 1_000_000
-    return round((images + text + inputs) * MICROS_PER_USD)
+    return round((per_image * n + text + inputs) * MICROS_PER_USD)
 
 
 def cost_micros(model: str, usage: Usage) -> int:

@@ -21,6 +21,9 @@ from bot.providers.base import OutputFormat
 FORMATS: tuple[OutputFormat, ...] = ("png", "webp", "jpeg")
 MAX_IMAGES = 4
 MAX_PROMPT_CHARS = 32_000
+# image_generate_params.py: `frame_count` 2-16; `frame_duration_ms` rounded to 10 ms, at most 655,350.
+FRAMES = (2, 16)
+FRAME_MS = (10, 655_350)
 # Slack clients (and macOS) turn a typed "--" into an em or en dash; accept those too.
 _DASHES = ("\u2014", "\u2013")
 
@@ -51,6 +54,13 @@ class ImageOptions:
     transparent: bool = False
     output_format: OutputFormat = "png"
     size_given: bool = False  # edits follow the input's shape unless --size says otherwise
+    frame_count: int | None = None  # --gif: frames (None: the model's default, 9)
+    frame_ms: int | None = None  # --gif: each frame's delay (None: the model's default, 200 ms)
+
+    @property
+    def still(self) -> bool:
+        """A still image (not a GIF or an SVG): only those stream and preview."""
+        return self.output_format not in ("gif", "svg")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,6 +100,9 @@ def parse_prompt(text: str, defaults: OptionDefaults) -> Prompt | HelpWanted:
     version: int | None = None
     transparent = False
     output_format: OutputFormat = defaults.output_format
+    kinds: set[str] = set()  # --gif, --svg
+    frames: int | None = None
+    frame_ms: int | None = None
     i = 0
     while i < len(words):
         word = _normalise_dashes(words[i])
@@ -102,12 +115,15 @@ def parse_prompt(text: str, defaults: OptionDefaults) -> Prompt | HelpWanted:
             continue
         name, _, inline = word[2:].partition("=")
         name = name.lower()
-        if name == "transparent":
+        if name in ("transparent", "gif", "svg"):
             if inline:
-                raise InputRejected("`--transparent` takes no value", fragment=word)
-            transparent = True
+                raise InputRejected(f"`--{name}` takes no value", fragment=word)
+            if name == "transparent":
+                transparent = True
+            else:
+                kinds.add(name)
             continue
-        if name not in ("size", "aspect", "quality", "n", "format", "region"):
+        if name not in ("size", "aspect", "quality", "n", "format", "region", "frames", "frame-ms"):
             raise InputRejected(f"unknown option `{word}`", fragment=word)
         if inline:
             value = inline
@@ -127,6 +143,10 @@ def parse_prompt(text: str, defaults: OptionDefaults) -> Prompt | HelpWanted:
             quality = check_quality(value, defaults.model)
         elif name == "n":
             n = _parse_count(value)
+        elif name == "frames":
+            frames = _parse_bounded(value, "--frames", FRAMES, "frames")
+        elif name == "frame-ms":
+            frame_ms = _parse_bounded(value, "--frame-ms", FRAME_MS, "milliseconds a frame")
         else:
             output_format = _parse_format(value, defaults.formats)
 
@@ -135,8 +155,11 @@ def parse_prompt(text: str, defaults: OptionDefaults) -> Prompt | HelpWanted:
         raise InputRejected("the prompt is empty: describe the image before or after the options")
     if len(prompt) > MAX_PROMPT_CHARS:
         raise InputRejected(f"the prompt has {len(prompt):,} characters; the model takes at most {MAX_PROMPT_CHARS:,}")
-    if transparent and output_format == "jpeg":
-        raise InputRejected("`--transparent` needs `--format png` or `webp`: JPEG has no transparency")
+    output_format = _output_kind(kinds, frames=frames, frame_ms=frame_ms, region=region) or output_format
+    if transparent and output_format not in ("png", "webp"):
+        raise InputRejected(
+            f"`--transparent` needs `--format png` or `webp`: {output_format.upper()} has no transparency here"
+        )
     options = ImageOptions(
         size=size,
         quality=quality,
@@ -144,6 +167,8 @@ def parse_prompt(text: str, defaults: OptionDefaults) -> Prompt | HelpWanted:
         transparent=transparent,
         output_format=output_format,
         size_given=size_given,
+        frame_count=frames,
+        frame_ms=frame_ms,
     )
     return Prompt(
         prompt,
@@ -158,6 +183,32 @@ def _normalise_dashes(word: str) -> str:
         if word.startswith(dash):
             return "--" + word[len(dash) :].lstrip("-")
     return word
+
+
+def _output_kind(
+    kinds: set[str], *, frames: int | None, frame_ms: int | None, region: Region | None
+) -> OutputFormat | None:
+    """`--gif` or `--svg`, with what each allows (image_generate_params.py: GIF output takes no
+    mask; frames are for GIFs only)."""
+    if len(kinds) > 1:
+        raise InputRejected("`--gif` and `--svg` are two different files: ask for one")
+    if (frames is not None or frame_ms is not None) and "gif" not in kinds:
+        raise InputRejected("`--frames` and `--frame-ms` are for `--gif`", fragment="--frames")
+    if "gif" in kinds and region is not None:
+        raise InputRejected("a GIF cannot be limited to a region: leave out `--region` or `--gif`")
+    if "gif" in kinds:
+        return "gif"
+    return "svg" if "svg" in kinds else None
+
+
+def _parse_bounded(value: str, option: str, bounds: tuple[int, int], unit: str) -> int:
+    number = whole_number(value)
+    low, high = bounds
+    if number is None or not low <= number <= high:
+        raise InputRejected(
+            f"`{option} {value}` is not a number of {unit} from {low} to {high:,}", fragment=f"{option} {value}"
+        )
+    return number
 
 
 def _parse_aspect(value: str) -> str:

@@ -10,9 +10,15 @@ from typing import Literal, Protocol
 from bot.config import Quality
 
 Background = Literal["transparent", "opaque", "auto"]
-OutputFormat = Literal["png", "webp", "jpeg"]
+OutputFormat = Literal["png", "webp", "jpeg", "gif", "svg"]
 
-MIME_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+MIME_TYPES = {
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+    "gif": "image/gif",
+    "svg": "image/svg+xml",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,6 +47,8 @@ class ImageCall:
     images: tuple[SourceImage, ...] = ()
     mask: bytes | None = None
     partial_images: int = 0  # previews to stream while a single image renders (0-3)
+    frame_count: int | None = None  # GIF output only: 2-16 frames
+    frame_duration_ms: int | None = None  # GIF output only: each frame's delay
 
 
 @dataclass(frozen=True, kw_only=True)

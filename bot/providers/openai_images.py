@@ -30,6 +30,7 @@ from bot import metrics
 from bot.errors import (
     ModelBlocked,
     ModelRetired,
+    OutputNotAvailable,
     ProviderAuthFailed,
     ProviderError,
     ProviderIncomplete,
@@ -49,6 +50,7 @@ Sleep = Callable[[float], Awaitable[None]]
 # OpenAI bills each streamed partial image as 100 extra image output tokens.
 PREVIEW_OUTPUT_TOKENS = 100
 _BLOCKED_CODES = {"moderation_blocked", "content_policy_violation", "content_filter"}
+_OUTPUT_PARAMETERS = {"output_format", "frame_count", "frame_duration_ms", "svg"}
 _MISSING_MODEL_CODES = {"model_not_found", "DeploymentNotFound", "deployment_not_found"}
 
 
@@ -86,7 +88,9 @@ class OpenAIImageProvider:
             response: ImagesResponse = await self._client.images.generate(**fields, n=call.n)
             return response
 
-        return _to_result(await self._with_retries(request, model=call.model), call=call)
+        return _to_result(
+            await self._with_retries(request, model=call.model, output_format=call.output_format), call=call
+        )
 
     async def edit(self, call: ImageCall, on_preview: PreviewSink | None = None) -> ProviderResult:
         if not call.images:
@@ -109,11 +113,15 @@ class OpenAIImageProvider:
             response: ImagesResponse = await self._client.images.edit(**fields, n=call.n)
             return response
 
-        return _to_result(await self._with_retries(request, model=call.model), call=call)
+        return _to_result(
+            await self._with_retries(request, model=call.model, output_format=call.output_format), call=call
+        )
 
     def _streams(self, call: ImageCall) -> bool:
-        """Partial images carry no index, so only single images are streamed."""
-        return call.n == 1 and (self._stream or call.partial_images > 0)
+        """Partial images carry no index, so only single images are streamed; GIF and SVG
+        output is never streamed (image_generate_params.py)."""
+        animated_or_vector = call.output_format in ("gif", "svg")
+        return call.n == 1 and not animated_or_vector and (self._stream or call.partial_images > 0)
 
     async def check_model(self, model: str) -> date | None:
         """Look the model up without generating anything (so without a charge). OpenAI's
@@ -163,7 +171,7 @@ class OpenAIImageProvider:
         except openai.OpenAIError as exc:
             raise map_error(exc, model=deployment, timeout=30) from exc
 
-    async def _with_retries(self, request: Callable[[], Awaitable[T]], *, model: str) -> T:
+    async def _with_retries(self, request: Callable[[], Awaitable[T]], *, model: str, output_format: str = "png") -> T:
         attempt = 0
         while True:
             attempt += 1
@@ -173,7 +181,7 @@ class OpenAIImageProvider:
                 metrics.image_api_error(broken)
                 raise
             except openai.OpenAIError as exc:
-                error = map_error(exc, model=model, timeout=self._timeout)
+                error = map_error(exc, model=model, timeout=self._timeout, output_format=output_format)
                 metrics.image_api_error(error)
                 retry_after = getattr(error, "retry_after", None)
                 delay = self._retry.delay_before_retry(attempt, retry_after) if _retryable(exc, error) else None
@@ -191,8 +199,16 @@ class OpenAIImageProvider:
 
 
 def _fields(call: ImageCall) -> dict[str, Any]:
-    """What every image request sends, streamed or not."""
+    """What every image request sends, streamed or not; a GIF's frames (openai
+    `types/image_generate_params.py`: `frame_count`, `frame_duration_ms`)."""
+    animation = {}
+    if call.output_format == "gif":
+        animation = {
+            "frame_count": call.frame_count if call.frame_count is not None else omit,
+            "frame_duration_ms": call.frame_duration_ms if call.frame_duration_ms is not None else omit,
+        }
     return {
+        **animation,
         "model": call.model,
         "prompt": call.prompt,
         "size": call.size,
@@ -214,8 +230,10 @@ def _retryable(exc: openai.OpenAIError, error: ProviderError) -> bool:
     return isinstance(error, ProviderUnavailable)
 
 
-def map_error(exc: openai.OpenAIError, *, model: str, timeout: float) -> ProviderError:
-    """Turn an OpenAI/Azure client exception into the domain's `ProviderError` tree."""
+def map_error(exc: openai.OpenAIError, *, model: str, timeout: float, output_format: str = "png") -> ProviderError:
+    """Turn an OpenAI/Azure client exception into the domain's `ProviderError` tree. A GIF or
+    SVG request refused for its format (a 403, or a 400 naming an output parameter) is a
+    missing preview access, not a bad key or a bad request."""
     if isinstance(exc, openai.APITimeoutError):
         return ProviderTimeout(timeout)
     if isinstance(exc, openai.APIConnectionError):
@@ -227,6 +245,12 @@ def map_error(exc: openai.OpenAIError, *, model: str, timeout: float) -> Provide
         return ModelBlocked()
     if codes & _MISSING_MODEL_CODES or isinstance(exc, openai.NotFoundError):
         return ModelRetired(model)
+    body = exc.body if isinstance(exc.body, dict) else {}
+    param = body.get("param") if isinstance(body.get("param"), str) else None
+    if output_format in ("gif", "svg") and (
+        isinstance(exc, openai.PermissionDeniedError) or param in _OUTPUT_PARAMETERS
+    ):
+        return OutputNotAvailable(output_format, model=model)
     if isinstance(exc, openai.RateLimitError):
         return ProviderRateLimited(
             retry_after=parse_retry_after(dict(exc.response.headers)),
@@ -236,8 +260,6 @@ def map_error(exc: openai.OpenAIError, *, model: str, timeout: float) -> Provide
         return ProviderAuthFailed()
     if exc.status_code >= 500:
         return ProviderUnavailable(status=exc.status_code)
-    body = exc.body if isinstance(exc.body, dict) else {}
-    param = body.get("param") if isinstance(body.get("param"), str) else None
     return ProviderRejected(param=param, code=next(iter(sorted(codes)), None))
 
 
@@ -320,10 +342,14 @@ def _to_result(response: ImagesResponse, *, call: ImageCall) -> ProviderResult:
     usage = None
     if response.usage is not None:
         details = response.usage.input_tokens_details
+        # An SVG's author model reports its tokens apart (`svg_usage`); they are counted with
+        # the image's text input and output, and charged at those rates (`bot.domain.pricing`).
+        svg = response.svg_usage
         usage = Usage(
-            input_text_tokens=details.text_tokens if details else response.usage.input_tokens,
+            input_text_tokens=(details.text_tokens if details else response.usage.input_tokens)
+            + (svg.input_tokens if svg else 0),
             input_image_tokens=details.image_tokens if details else 0,
-            output_tokens=response.usage.output_tokens,
+            output_tokens=response.usage.output_tokens + (svg.output_tokens if svg else 0),
         )
     return ProviderResult(
         model=call.model,

@@ -175,7 +175,10 @@ def provenance_note(
         f"{provenance.output_format.upper()}",
     ]
     if provenance.credentials is not None:  # a certificate's names are anyone's words: escaped
-        lines.append(f"*C2PA:* {escape(provenance.credentials.describe())}")
+        credentials = escape(provenance.credentials.describe())
+        if provenance.credentials.verdict == "absent" and provenance.output_format in ("gif", "svg"):
+            credentials += f": this {provenance.output_format.upper()} carries none, so this note is its record"
+        lines.append(f"*C2PA:* {credentials}")
     if inputs := _inputs_credentials(provenance.parents):
         lines.append(inputs)
     if provenance.remote_check:
@@ -249,6 +252,9 @@ def help_message(defaults: OptionDefaults, *, quiet_prefix: str) -> dict[str, An
     quiet = f"Start a reply with `{quiet_prefix}` and Easel leaves it alone." if quiet_prefix else ""
     spec = defaults.model
     transparent = ["• `--transparent`: a transparent background (PNG or WebP)"] if spec.transparency else []
+    gif = "• `--gif`: a short animation; `--frames 2-16` (default 9), `--frame-ms` each frame's time (200)"
+    svg = "• `--svg`: a vector file, for logos and icons (one at a time)"
+    animation = [line for line, offered in ((gif, spec.gif), (svg, spec.svg)) if offered]
     text = "\n".join(
         [
             "*Easel makes images with you, in threads.*",
@@ -264,6 +270,7 @@ def help_message(defaults: OptionDefaults, *, quiet_prefix: str) -> dict[str, An
             f"• `--quality`: {', '.join(spec.qualities)}; default {defaults.quality}",
             "• `--n`: how many images, 1 to 4",
             *transparent,
+            *animation,
             f"• `--format`: {', '.join(defaults.formats)}",
             "",
             "*Iterating* Reply in an image's thread to edit its latest image: `make it foggy`. "

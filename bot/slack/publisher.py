@@ -28,7 +28,7 @@ from bot.storage.repositories import EventLog
 
 logger = logging.getLogger(__name__)
 
-EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif", "image/svg+xml": "svg"}
 SHARE_LOOKS = 4  # files.info looks at an earlier upload before it counts as never shared
 SHARE_WAIT_SECONDS = 1.0
 UPLOAD_ATTEMPTS = 3  # a failed transfer to Slack's upload URL is tried again at once, twice

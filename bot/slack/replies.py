@@ -13,6 +13,7 @@ from bot.errors import (
     NotAnnounced,
     NotDelivered,
     NotInChannel,
+    OutputNotAvailable,
     ProviderAuthFailed,
     ProviderIncomplete,
     ProviderRateLimited,
@@ -58,6 +59,13 @@ def for_error(error: BotError) -> str:
             return (
                 ":no_entry: The request was blocked by the model's safety system; nothing was charged. "
                 "Try rephrasing the prompt."
+            )
+        case OutputNotAvailable():
+            return (
+                f":no_entry: This workspace's image account has no access to {error.output_format.upper()} output "
+                f"from `{error.model}` (a preview the provider opens per account); nothing was made and nothing "
+                "was charged. Ask again without "
+                f"`--{error.output_format}`, or ask an admin to request access."
             )
         case ModelRetired():
             return (

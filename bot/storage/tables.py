@@ -31,6 +31,8 @@ class JobRow(SQLModel, table=True):
     quality: str
     n: int
     output_format: str
+    frame_count: int | None = None  # GIF output: frames asked for (None: the model's default)
+    frame_ms: int | None = None  # GIF output: each frame's delay asked for
     transparent: bool = False
     size_given: bool = False
     region: str | None = None  # as the user typed it

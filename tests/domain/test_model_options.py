@@ -99,3 +99,43 @@ def test_every_model_makes_the_standard_sizes_and_its_suggested_ones() -> None:
 def test_sizes_above_2560x1440_are_experimental() -> None:
     sizes = spec_for("gpt-image-2.5-flare").sizes
     assert not sizes.experimental("2560x1440") and sizes.experimental("3840x2160")
+
+
+SIX = OptionDefaults(model=spec_for("gpt-image-2.6-flare"))
+
+
+def test_a_gif_takes_its_frames_and_frame_time() -> None:
+    options = parse("a lantern --gif --frames 12 --frame-ms 80", SIX).options
+    assert (options.output_format, options.frame_count, options.frame_ms, options.still) == ("gif", 12, 80, False)
+    plain = parse("a lantern --gif", SIX).options
+    assert (plain.frame_count, plain.frame_ms) == (None, None), "the model's defaults: 9 frames, 200 ms"
+    assert parse("a fox --svg", SIX).options.output_format == "svg"
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment", "words"),
+    [
+        ("x --gif --frames 20", "--frames 20", "from 2 to 16"),
+        ("x --gif --frames ٣", "--frames ٣", "from 2 to 16"),
+        ("x --gif --frame-ms 0", "--frame-ms 0", "from 10 to 655,350"),
+        ("x --frames 4", "--frames", "for `--gif`"),
+        ("x --gif --svg", None, "ask for one"),
+        ("x --svg --n 2", "--n 2", "one at a time"),
+        ("x --gif --transparent", None, "GIF has no transparency"),
+        ("x --gif=yes", "--gif=yes", "takes no value"),
+    ],
+)
+def test_gif_and_svg_refusals_quote_the_bad_part(text: str, fragment: str | None, words: str) -> None:
+    error = refusal(text, SIX)
+    assert error.fragment == fragment and words in error.problem
+
+
+def test_a_gif_is_not_limited_to_a_region() -> None:
+    assert "region" in refusal("x --gif --region top", SIX).problem
+
+
+@pytest.mark.parametrize("kind", ["gif", "svg"])
+def test_a_model_without_the_format_names_those_with_it(kind: str) -> None:
+    error = refusal(f"x --{kind}", FLARE)
+    assert error.fragment == f"--{kind}"
+    assert "`gpt-image-2.6-flare` and `gpt-image-2.6-sunburst` do" in error.problem

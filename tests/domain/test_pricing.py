@@ -46,3 +46,18 @@ def test_a_model_without_a_price_pays_the_dearest_of_each(model: str) -> None:
 
 def test_every_price_names_its_source() -> None:
     assert all(spec.prices.source for spec in CATALOG.values() if spec.prices)
+
+
+def test_a_gif_is_estimated_a_frame_at_a_time_and_an_svg_with_its_author() -> None:
+    still = estimate_micros("gpt-image-2.6-flare", size="1024x1024", quality="low", n=1, prompt_chars=0)
+    gif = estimate_micros(
+        "gpt-image-2.6-flare", size="1024x1024", quality="low", n=1, prompt_chars=0, output_format="gif", frame_count=4
+    )
+    default_gif = estimate_micros(
+        "gpt-image-2.6-flare", size="1024x1024", quality="low", n=1, prompt_chars=0, output_format="gif"
+    )
+    svg = estimate_micros(
+        "gpt-image-2.6-flare", size="1024x1024", quality="low", n=1, prompt_chars=0, output_format="svg"
+    )
+    assert gif == 4 * still and default_gif == 9 * still
+    assert svg == still + 6_000 * 30

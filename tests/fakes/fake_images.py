@@ -114,6 +114,9 @@ class FakeImagesAPI(LoopbackServer):
         self.outputs: list[bytes] = []
         self.retired_models: set[str] = set()
         self.today = TODAY  # shutdowns in the catalog take effect from their date
+        # GIF and SVG need the account's access to the previews (image_generate_params.py).
+        self.gif_access = True
+        self.svg_access = True
         self.shutdown_dates: dict[str, str] = {}  # announced beyond the catalog, for the models endpoint
         self.azure_model = DEFAULT_MODELS["azure"]  # the model behind every Azure deployment
         self.known_deployments: set[str] | None = None
@@ -205,6 +208,7 @@ class FakeImagesAPI(LoopbackServer):
             if model in self.retired_models or spec is None:
                 raise _model_not_found(model)
             params = _validate(fields, files, kind=kind, provider=provider, spec=spec)
+            self._check_access(params["output_format"], model)
             if params["stream"]:
                 return await self._stream(request, record, params, kind=kind, fault=fault.kind if fault else None)
             await asyncio.sleep(self.latency)
@@ -217,6 +221,7 @@ class FakeImagesAPI(LoopbackServer):
                 "quality": params["quality"],
                 "size": params["size"],
                 "usage": _usage(params, files),
+                **_svg_usage(params),
             }
             self.outputs.extend(images)
             record.answered_at = time.monotonic()
@@ -312,6 +317,21 @@ class FakeImagesAPI(LoopbackServer):
 
     # -- helpers ---------------------------------------------------------------------------
 
+    def _check_access(self, output_format: str, model: str) -> None:
+        """An account without the preview is refused before anything is made. Neither the SDK
+        nor OpenAI's pages show the error: the two shapes Easel recognises are served, a 403
+        for GIF and a 400 naming `output_format` for SVG."""
+        if output_format == "gif" and not self.gif_access:
+            error = {
+                "message": f"Your organization does not have access to GIF output for {model}.",
+                "type": "invalid_request_error",
+                "param": None,
+                "code": "permission_denied",
+            }
+            raise ApiError(403, {"error": error})
+        if output_format == "svg" and not self.svg_access:
+            raise invalid(f"SVG output is not available for this project on {model}.", "output_format")
+
     def _spec(self, model: str, provider: str) -> ModelSpec | None:
         """The model as this provider serves it today; None when it does not (any more)."""
         spec = CATALOG.get(model)
@@ -350,7 +370,10 @@ class FakeImagesAPI(LoopbackServer):
             )
 
     def _finish(self, data: bytes, params: dict[str, Any], model: str) -> bytes:
-        """Sign (and, if asked, spoil) an output the way the real service's would be."""
+        """Sign (and, if asked, spoil) an output the way the real service's would be. GIF and
+        SVG outputs are left unsigned: nothing public says OpenAI signs those previews."""
+        if params["output_format"] in ("gif", "svg"):
+            return data
         mime_type = f"image/{params['output_format']}"
         if self.credentials_shape is not None:
             data = self.credentials_shape(data, mime_type, model)
@@ -384,7 +407,18 @@ class FakeImagesAPI(LoopbackServer):
         buffer = io.BytesIO()
         output_format = params["output_format"]
         compression = params.get("output_compression")
-        if output_format == "png":
+        if output_format == "gif":  # the circle moves a little each frame: a real animation
+            frames = [image.convert("P")]
+            for step in range(1, params["frame_count"]):
+                frame = image.copy()
+                ImageDraw.Draw(frame).ellipse((step * 8, step * 8, inset, inset), fill=(255 - seed[3], 255, 0))
+                frames.append(frame.convert("P"))
+            frames[0].save(
+                buffer, "GIF", save_all=True, append_images=frames[1:], duration=params["frame_duration_ms"], loop=0
+            )
+        elif output_format == "svg":
+            return _svg(width, height, colour, (seed[3], seed[4], seed[5]))
+        elif output_format == "png":
             image.save(buffer, "PNG", compress_level=1)
         elif output_format == "jpeg":
             image.convert("RGB").save(buffer, "JPEG", quality=compression if compression is not None else 85)
@@ -446,10 +480,11 @@ def _validate(
     if not 1 <= n <= 10:
         raise invalid(f"Invalid 'n': {n}. Expected a value between 1 and 10.", "n", "integer_out_of_range")
     output_format = str(fields.get("output_format") or "png")
-    if output_format not in FORMATS:
-        raise invalid(
-            f"Invalid value: '{output_format}'. Supported values are: 'png', 'webp', and 'jpeg'.", "output_format"
-        )
+    formats = [*FORMATS, *(["gif"] if spec.gif else []), *(["svg"] if spec.svg else [])]
+    if output_format not in formats:
+        listed = ", ".join(f"'{f}'" for f in formats)
+        raise invalid(f"Invalid value: '{output_format}'. Supported values are: {listed}.", "output_format")
+    animation = _animation(fields, output_format, files)
     if provider == "azure" and output_format == "webp":
         raise invalid("The output format 'webp' is not supported on this deployment.", "output_format")
     compression = fields.get("output_compression")
@@ -468,6 +503,10 @@ def _validate(
         raise invalid("'partial_images' must be between 0 and 3.", "partial_images")
     if stream and n != 1:
         raise invalid("Streaming is only supported with n=1.", "n")
+    if output_format in ("gif", "svg") and (stream or partial_images or compression is not None):
+        raise invalid(f"{output_format.upper()} output does not support streaming or compression.", "output_format")
+    if output_format == "svg" and n != 1:
+        raise invalid("SVG generation requires n=1.", "n")
     fidelity = fields.get("input_fidelity")
     if fidelity is not None and fidelity not in spec.input_fidelity:
         raise invalid(f"input_fidelity '{fidelity}' is not supported for {spec.id}.", "input_fidelity")
@@ -484,7 +523,28 @@ def _validate(
         "stream": stream,
         "partial_images": partial_images,
         "model": spec.id,
+        **animation,
     }
+
+
+def _animation(fields: dict[str, Any], output_format: str, files: list[RecordedFile]) -> dict[str, Any]:
+    """GIF parameters (image_generate_params.py): `frame_count` 2-16, default 9;
+    `frame_duration_ms` default 200, rounded to 10 ms, at most 655,350; no mask; neither for
+    any other format."""
+    given = {name: fields[name] for name in ("frame_count", "frame_duration_ms") if fields.get(name) is not None}
+    if output_format != "gif":
+        if given:
+            raise invalid(
+                "frame_count and frame_duration_ms are only supported with output_format=gif.", next(iter(given))
+            )
+        return {}
+    if any(f.field == "mask" for f in files):
+        raise invalid("GIF output does not support masks.", "mask")
+    frames = int(given.get("frame_count", 9))
+    if not 2 <= frames <= 16:
+        raise invalid(f"Invalid 'frame_count': {frames}. Expected a value between 2 and 16.", "frame_count")
+    duration = min(round(int(given.get("frame_duration_ms", 200)) / 10) * 10, 655_350)
+    return {"frame_count": frames, "frame_duration_ms": duration}
 
 
 def _validate_edit_files(files: list[RecordedFile]) -> None:
@@ -577,7 +637,8 @@ def _usage(params: dict[str, Any], files: list[RecordedFile]) -> dict[str, Any]:
     else:
         width, height = parse_size(params["size"]) or (1024, 1024)
         table = TOKENS_2_6 if model.startswith("gpt-image-2.6") else TOKENS_2_5
-        output_tokens = round(table[params["quality"]] * width * height / (1024 * 1024)) * params["n"]
+        frames = params.get("frame_count", 1)  # a GIF's frames are each an image's tokens
+        output_tokens = round(table[params["quality"]] * width * height / (1024 * 1024)) * params["n"] * frames
         usage["output_tokens_details"] = {"image_tokens": output_tokens, "text_tokens": 0}
     return {
         **usage,
@@ -601,6 +662,25 @@ def _b64(data: bytes) -> str:
 
 async def _send_event(response: web.StreamResponse, event: str, data: dict[str, Any]) -> None:
     await response.write(f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())
+
+
+def _svg_usage(params: dict[str, Any]) -> dict[str, Any]:
+    """The SVG author's tokens, apart from the image's (images_response.py `svg_usage`; the
+    figures of a published answer, docs.apiyi.com gpt-image-2.6, 2026-11)."""
+    if params["output_format"] != "svg":
+        return {}
+    usage = {"input_tokens": 1572, "output_tokens": 1437, "reasoning_tokens": 994, "total_tokens": 3009}
+    return {"svg_usage": {"model": "gpt-5.6-sol", **usage}}
+
+
+def _svg(width: int, height: int, background: tuple[int, int, int], circle: tuple[int, int, int]) -> bytes:
+    """A real, small SVG document of the same picture."""
+    radius = min(width, height) // 4
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}"><rect width="100%" height="100%" fill="rgb{background}"/>'
+        f'<circle cx="{width // 2}" cy="{height // 2}" r="{radius}" fill="rgb{circle}"/></svg>'
+    ).encode()
 
 
 def _model_not_found(model: str) -> ApiError:

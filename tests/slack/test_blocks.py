@@ -21,6 +21,7 @@ from bot.errors import (
     ModelRetired,
     NotDelivered,
     NotInChannel,
+    OutputNotAvailable,
     ProviderAuthFailed,
     ProviderIncomplete,
     ProviderRateLimited,
@@ -135,7 +136,8 @@ def test_help_names_every_option_and_the_grid() -> None:
 @pytest.mark.parametrize(
     ("model", "offered", "not_offered"),
     [
-        ("gpt-image-1-mini", ["low, medium, high;", "or auto"], ["xhigh", "multiples of 16"]),
+        ("gpt-image-1-mini", ["low, medium, high;", "or auto"], ["xhigh", "multiples of 16", "--gif", "--svg"]),
+        ("gpt-image-2.6-flare", ["--gif", "--frames", "--svg", "xhigh"], []),
         ("gpt-image-2.5-flare", ["xhigh, max", "multiples of 16", "3840x2160", "--transparent"], []),
         ("gpt-image-2", ["multiples of 16"], ["xhigh", "--transparent"]),
     ],
@@ -162,6 +164,7 @@ ERRORS: list[BotError] = [
     NotDelivered(3),
     NotDelivered(3, posted=1, of=2),
     ProviderIncomplete(),
+    OutputNotAvailable("gif", model="gpt-image-2.6-flare"),
 ]
 
 
