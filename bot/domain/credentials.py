@@ -119,10 +119,6 @@ class ContentCredentials:
         """The manifest chain, still holding, says a generative model made the image."""
         return self.verdict in ("intact", "certificate") and self.origin is not None and self.origin.ai_generated
 
-    @property
-    def model(self) -> str | None:
-        return self.origin.generator if self.origin else None
-
     def state(self) -> str:
         """The verdict in words: "intact, certificate expired"."""
         problems = "; ".join(dict.fromkeys(self.problems))
@@ -150,7 +146,7 @@ class ContentCredentials:
         if self.origin is None or not (self.origin.generator or self.origin.ai_generated):
             return None
         if self.origin.generator:
-            made = f"{'AI-made' if self.origin.ai_generated else 'made'} with {self.origin.generator}"
+            made = f"{'AI-made' if self.ai_generated else 'made'} with {self.origin.generator}"
         else:
             made = "made by a generative model"
         signer = self.origin.signer
@@ -196,7 +192,7 @@ def read_credentials(data: bytes, mime_type: str, *, options: ReadingOptions | N
             report: dict[str, Any] = json.loads(reader.json())
     except (c2pa.C2paError, ValueError) as error:
         return _unreadable(error)
-    return summarise(report)
+    return _summarise(report)
 
 
 class CredentialReader:
@@ -235,7 +231,7 @@ def _unreadable(error: Exception) -> ContentCredentials:
     return unchecked("damaged or unreadable manifest")
 
 
-def summarise(report: dict[str, Any]) -> ContentCredentials:
+def _summarise(report: dict[str, Any]) -> ContentCredentials:
     """The verdict from the report's status codes, then the signer and the chain's origin."""
     failures, successes = _codes(report)
     problems = _problems(failures)
