@@ -12,7 +12,8 @@ The burst modes send their requests at once to a freshly started bot (no warm-up
 ack latency, the Slack Web API calls per image by method, 429s, lost requests (acked, yet
 neither an image nor a word to the requester), the time to the first and the last image, and
 the peak RSS:
-- `--mode cold`: `--burst` requests in one channel, Slack without rate limits;
+- `--mode cold`: `--burst` requests over `--channels`, Slack without rate limits (Easel still
+  paces its own posts: about one a second per channel, as Slack allows);
 - `--mode tiers`: the local Slack enforces Slack's tiers; 50 at once in one channel, then (a
   new bot) 100 spread over 20 channels;
 - `--mode inflight`: `--burst` requests (say 1000) all running at once (`JOB_CONCURRENCY` as
@@ -193,9 +194,9 @@ async def final_updates(slack: FakeSlack, *, limit_seconds: float) -> int:
     return final()
 
 
-async def run_cold(burst: int, model_latency: float) -> dict[str, Any]:
-    case = await burst_case(count=burst, channels=1, model_latency=model_latency, tiers=False, limit_seconds=300)
-    return {"mode": "cold", "model_latency_s": model_latency, "cases": {f"{burst} at once, one channel": case}}
+async def run_cold(burst: int, channels: int, model_latency: float) -> dict[str, Any]:
+    case = await burst_case(count=burst, channels=channels, model_latency=model_latency, tiers=False, limit_seconds=300)
+    return {"mode": "cold", "model_latency_s": model_latency, "cases": {f"{burst} at once, {channels} channels": case}}
 
 
 async def run_tiers(model_latency: float) -> dict[str, Any]:
@@ -208,10 +209,10 @@ async def run_tiers(model_latency: float) -> dict[str, Any]:
     }
 
 
-async def run_inflight(burst: int, model_latency: float) -> dict[str, Any]:
+async def run_inflight(burst: int, channels: int, model_latency: float) -> dict[str, Any]:
     case = await burst_case(
         count=burst,
-        channels=max(burst // 50, 1),
+        channels=channels,
         model_latency=model_latency,
         tiers=False,
         limit_seconds=600,
@@ -262,6 +263,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=20, help="sequential jobs per size")
     parser.add_argument("--model-latency", type=float, default=0.5, help="seconds the fake model waits")
     parser.add_argument("--mode", choices=("warm", "cold", "tiers", "inflight"), default="warm")
+    parser.add_argument("--channels", type=int, default=1, help="cold and inflight: channels the burst is spread over")
     args = parser.parse_args()
     machine = {"python": platform.python_version(), "cpus": os.cpu_count(), "load": os.getloadavg()}
     if args.mode == "warm":
@@ -270,11 +272,11 @@ def main() -> None:
         path = RESULTS
     else:
         if args.mode == "cold":
-            result = asyncio.run(run_cold(args.burst, args.model_latency))
+            result = asyncio.run(run_cold(args.burst, args.channels, args.model_latency))
         elif args.mode == "tiers":
             result = asyncio.run(run_tiers(args.model_latency))
         else:
-            result = asyncio.run(run_inflight(args.burst, args.model_latency))
+            result = asyncio.run(run_inflight(args.burst, args.channels, args.model_latency))
         result["machine"] = {**machine, "load_after": os.getloadavg()}
         print_cases(result)
         print(f"load average before {machine['load']}, after {result['machine']['load_after']}")

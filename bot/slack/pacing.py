@@ -80,10 +80,14 @@ class _Budget:
 
     def reserve(self) -> float:
         """Take the next turn; returns the seconds to wait for it."""
+        wait = self.wait()
+        self._due = max(self._due, self._clock()) + self._interval
+        return wait
+
+    def wait(self) -> float:
+        """The seconds the next turn would wait, were it taken now."""
         now = self._clock()
-        due = max(self._due, now)
-        self._due = due + self._interval
-        wait = due - self._tolerance - now
+        wait = max(self._due, now) - self._tolerance - now
         return wait if wait > 1e-6 else 0.0  # within a burst (give or take float rounding)
 
 
@@ -113,15 +117,24 @@ class SlackPacer:
 
     def reserve(self, method: str, channel: str | None = None) -> float:
         """Take the next turn of `method` (in `channel`); returns the seconds until it comes."""
+        budget = self._budget(method, channel)
+        return budget.reserve() if budget is not None else 0.0
+
+    def free(self, method: str) -> bool:
+        """True when a call of `method` could go out now, nobody waiting before it."""
+        budget = self._budget(method, None)
+        return self._gate(method).is_set() and (budget is None or budget.wait() == 0.0)
+
+    def _budget(self, method: str, channel: str | None) -> _Budget | None:
         key, rate = method, self._rates.get(method)
         if method == POST_MESSAGE and channel:
             key, rate = f"{method}:{channel}", self._per_channel
         if rate is None:
-            return 0.0
+            return None
         budget = self._budgets.get(key)
         if budget is None:
             budget = self._budgets[key] = _Budget(rate, self._clock)
-        return budget.reserve()
+        return budget
 
     def pause(self, method: str, seconds: float) -> None:
         """Slack answered 429: no call of `method` until `seconds` have passed."""

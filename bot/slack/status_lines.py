@@ -4,8 +4,9 @@
 never hold up what it reports on: a job hands its state over and goes on. Per message only the
 latest state counts: one waiting for its turn is replaced by a newer one, and an intermediate
 state is sent only if it is still the latest after `linger` seconds (a render of two seconds
-shows no "generating"). A final state (done with its buttons, or failed) is sent as soon as
-the budget allows, tried again after errors, and waited for on shutdown.
+shows no "generating") and the budget has room (when calls queue for it, intermediate states
+are dropped). A final state (done with its buttons, or failed) is sent as soon as the budget
+allows, tried again after errors, and waited for on shutdown.
 """
 
 from __future__ import annotations
@@ -52,8 +53,9 @@ class StatusLines:
 
     def posted(self, channel: str, ts: str, state: str) -> None:
         """The message was just posted showing `state`: showing it again would change nothing."""
-        self._lines[(channel, ts)] = _Line(message={}, state=state, final=False, due=0.0, sent_version=1)
-        self._lines[(channel, ts)].shown_state = state
+        self._lines[(channel, ts)] = _Line(
+            message={}, state=state, final=False, due=0.0, sent_version=1, shown_state=state
+        )
 
     def show(self, channel: str, ts: str, state: str, message: dict[str, Any], *, final: bool) -> None:
         """Make `message` (showing `state`) the latest for the message `ts`; returns at once."""
@@ -84,6 +86,11 @@ class StatusLines:
                 await asyncio.sleep(wait)
                 continue  # a newer state may have come meanwhile, with its own due time
             sending, state = line.version, line.state
+            if not line.final and not self._client.pacer.free("chat.update"):
+                # Calls are queuing for the budget: the final states need it more. A later
+                # state (the final one at the latest) will show instead.
+                line.sent_version = sending
+                continue
 
             def latest() -> dict[str, Any]:
                 nonlocal sending, state

@@ -73,3 +73,18 @@ async def test_an_intermediate_state_that_lasts_is_shown(slack: FakeSlack, clien
     lines.show("C0GENERAL", message["ts"], "done", {"text": "done"}, final=True)
     await lines.drain(5)
     assert [update["text"] for update in slack.message("C0GENERAL", message["ts"]).updates] == ["generating", "done"]
+
+
+async def test_when_calls_queue_for_the_budget_only_final_states_go_out(
+    slack: FakeSlack, client: PacedWebClient
+) -> None:
+    message = await client.chat_postMessage(channel="C0GENERAL", text="asked")
+    for _ in range(TIER_3.burst):  # other messages' updates have taken the budget's burst
+        client.pacer.reserve("chat.update")
+    lines = StatusLines(client, linger=0)
+    lines.show("C0GENERAL", message["ts"], "generating", {"text": "generating"}, final=False)
+    await lines.drain(5)
+    assert slack.message("C0GENERAL", message["ts"]).updates == [], "dropped: a later state will show"
+    lines.show("C0GENERAL", message["ts"], "done", {"text": "done"}, final=True)
+    await lines.drain(5)
+    assert [update["text"] for update in slack.message("C0GENERAL", message["ts"]).updates] == ["done"]
