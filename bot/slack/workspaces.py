@@ -37,11 +37,13 @@ class Installation:
 
 
 def of_event(body: dict[str, Any]) -> Installation:
-    """The installation an Events API payload was delivered to."""
-    authorization = (body.get("authorizations") or [{}])[0]
+    """The installation an Events API payload was delivered to: `authorizations[0]`, never the
+    outer `team_id` and `enterprise_id`, which in a shared channel are the host's (as Bolt's
+    `extract_enterprise_id` does); a payload without `authorizations` has only the outer ones."""
+    authorization = (body.get("authorizations") or [body])[0]
     return Installation(
-        team_id=str(authorization.get("team_id") or body.get("team_id") or ""),
-        enterprise_id=authorization.get("enterprise_id") or body.get("enterprise_id"),
+        team_id=str(authorization.get("team_id") or ""),
+        enterprise_id=authorization.get("enterprise_id"),
         org_wide=bool(authorization.get("is_enterprise_install")),
     )
 

@@ -66,3 +66,14 @@ async def test_an_organisation_wide_install_serves_every_workspace_of_it(
     await slack.say("@Easel a lighthouse", user="U0SISTER", shared=SharedChannel(host_team="T0HOST"))
     await eventually(lambda: len(slack.ephemerals) == 1, what="the refusal in a shared channel")
     assert len(images.requests) == 1
+
+
+async def test_a_visitor_from_the_grid_organisation_hosting_the_channel_is_declined(
+    bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    """The outer `enterprise_id` is the host's organisation, not ours: Easel (installed outside
+    any Grid organisation) does not count a person of the host's organisation as its own."""
+    slack.add_person("U0HOSTED", "hosted", team="E0HOST")
+    await slack.say("@Easel a lighthouse", user="U0HOSTED", shared=SharedChannel("T0HOST", host_enterprise="E0HOST"))
+    await eventually(lambda: len(slack.ephemerals) == 1, what="the refusal")
+    assert slack.ephemerals[0]["user"] == "U0HOSTED" and images.requests == [] and jobs(bot) == []

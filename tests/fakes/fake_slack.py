@@ -106,9 +106,12 @@ class Person:
 
 @dataclass(frozen=True)
 class SharedChannel:
-    """A Slack Connect channel hosted by another organisation's workspace `host_team`."""
+    """A Slack Connect channel hosted by another organisation's workspace `host_team`; a host
+    on Enterprise Grid (`host_enterprise`, the default: the harder case) puts its organisation
+    in the payload's outer `enterprise_id`, as it does its workspace in `team_id`."""
 
     host_team: str = "T0HOST"
+    host_enterprise: str | None = "E0HOST"
 
 
 @dataclass
@@ -588,7 +591,7 @@ class FakeSlack(LoopbackServer):
         return {
             "token": "legacy-verification-token",
             "team_id": shared.host_team if shared else self.team_id,
-            "enterprise_id": self.enterprise_id,
+            "enterprise_id": shared.host_enterprise if shared else self.enterprise_id,
             "context_team_id": self.team_id,
             "context_enterprise_id": self.enterprise_id,
             "api_app_id": "A0EASEL",

@@ -86,6 +86,7 @@ def test_shared_channel_events_name_the_host_and_the_installation(slack: FakeSla
     assert payload["team_id"] == "T0OTHER" and payload["is_ext_shared_channel"] is True
     assert payload["authorizations"][0]["team_id"] == slack.team_id
     assert payload["event"]["user_team"] == "T0OTHER"
+    assert payload["enterprise_id"] == "E0HOST", "the host's organisation, not the installation's"
 
 
 async def test_blocks_over_block_kit_limits_are_refused(slack: FakeSlack) -> None:
