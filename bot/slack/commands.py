@@ -32,8 +32,8 @@ def register(app: AsyncApp, services: Services) -> None:
         requester = Requester(command["team_id"], command["user_id"])
         try:
             # Account commands name people by their tokens (`<@U…|name>`), so they read the text
-            # as Slack sent it; a prompt is read as the person typed it.
-            account_command = parse_account_command(command.get("text", ""))
+            # as typed but for those; a prompt is read as the person typed it.
+            account_command = parse_account_command(decode(command.get("text", ""), keep_people=True))
             # The workspace's defaults here: the ack must not wait for the database.
             parsed = None if account_command else parse_prompt(_typed(command), services.option_defaults)
             if isinstance(parsed, Prompt) and (parsed.region is not None or parsed.version is not None):

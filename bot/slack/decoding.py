@@ -31,18 +31,21 @@ _BROADCASTS = {"here": "@here", "channel": "@channel", "everyone": "@everyone", 
 NAMES_REMEMBERED = 512
 
 
-def decode(text: str, names: Mapping[str, str] | None = None) -> str:
+def decode(text: str, names: Mapping[str, str] | None = None, *, keep_people: bool = False) -> str:
     """The text as typed: entities become characters, tokens become what they show.
 
     `<@U…>` becomes `@` and the person's name (from `names`, else the name in the token, else
-    the id); `<#C…|name>` `#name`; `<!here>` the plain word `@here`; `<!subteam^S…|@team>`
-    `@team`; `<!date^…|fallback>` the fallback; a link its label, or its address."""
+    the id), or stays a token with `keep_people` (for commands that name people by id);
+    `<#C…|name>` `#name`; `<!here>` the plain word `@here`; `<!subteam^S…|@team>` `@team`;
+    `<!date^…|fallback>` the fallback; a link its label, or its address."""
     names = names or {}
 
     def replace(match: re.Match[str]) -> str:
         if match.group(3):
             return _ENTITIES[match.group(3)]
         target, label = match.group(1), _unescape(match.group(2) or "")
+        if target.startswith("@") and keep_people:
+            return match.group(0)
         if target.startswith("@"):
             user = target[1:]
             return "@" + (names.get(user) or label or user)

@@ -48,7 +48,7 @@ async def imagine(slack: FakeSlack, images: FakeImagesAPI, text: str) -> PostedM
 
 def mrkdwn_texts(slack: FakeSlack) -> Iterator[str]:
     """Every mrkdwn text Easel sent: messages with their updates, ephemerals, response URLs,
-    notes on uploads, views."""
+    notes on uploads, views, acks."""
     payloads: list[Any] = [
         *({"text": m.text, "blocks": m.blocks} for m in slack.messages if m.user == slack.bot_user_id),
         *(update for m in slack.messages for update in m.updates),
@@ -56,6 +56,7 @@ def mrkdwn_texts(slack: FakeSlack) -> Iterator[str]:
         *slack.responses,
         *(file.blocks for file in slack.files.values()),
         *(view["view"] for view in slack.views),
+        *(ack.payload for ack in slack.acks.values() if ack.payload),
     ]
     for payload in payloads:
         yield from _texts(payload)
@@ -86,7 +87,7 @@ def assert_nobody_is_pinged(slack: FakeSlack) -> None:
     for text in texts:
         for token in re.findall(r"<([!@#][^>]*)>", text):
             assert token.startswith("!date^") or (token[0] == "@" and token[1:] in PEOPLE), (token, text[:200])
-        assert "&amp;amp;" not in text and "&amp;lt;" not in text, text[:200]
+        assert not re.search(r"&amp;(amp|lt|gt);", text), text[:200]
     for file in slack.files.values():
         for plain in (file.title or "", file.alt_txt or ""):
             assert "&amp;" not in plain and "&lt;" not in plain, "plain text is not escaped"
@@ -186,7 +187,21 @@ async def test_hostile_text_on_every_surface_pings_nobody(
     await slack.wait_for_ack(await slack.send_envelope("events_api", slack.app_home_opened_event(user="U0BOB")))
     await eventually(lambda: len(slack.views) == views + 1, what="the Home tab with the latest prompts")
     assert "Tom &amp; Jerry" in json.dumps(slack.views[-1]["view"])
+
+    for word in HOSTILE.split():  # each quoted back in the refusal
+        for command in ("admin exempt", "admin limit @alice"):
+            await slack.slash(f"{command} {word}", user="U0ADMIN")
     assert_nobody_is_pinged(slack)
+
+
+async def test_an_admin_command_quotes_a_bad_word_escaped_once(
+    bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    ack = await slack.slash("admin exempt Tom&Jerry<3", user="U0ADMIN")
+    assert ack.payload is not None
+    assert "`Tom&amp;Jerry&lt;3` is not a user" in ack.payload["text"]
+    ack = await slack.slash("admin limit @alice images=<5", user="U0ADMIN")
+    assert ack.payload is not None and "`images=&lt;5` is not a limit" in ack.payload["text"]
 
 
 async def _click(slack: FakeSlack, message: PostedMessage, action_id: str, *, user: str = "U0ALICE") -> None:
