@@ -17,13 +17,19 @@ from bot import logs, metrics
 from bot.config import Settings
 from bot.slack import actions, blocks, commands, events, home, replies
 from bot.slack.decoding import DisplayNames
+from bot.slack.workspaces import Membership
 from bot.wiring import Services
 
 logger = logging.getLogger(__name__)
 
 
 def build_app(
-    settings: Settings, services: Services, client: AsyncWebClient, names: DisplayNames, identity: AsyncSlackResponse
+    settings: Settings,
+    services: Services,
+    client: AsyncWebClient,
+    names: DisplayNames,
+    identity: AsyncSlackResponse,
+    members: Membership,
 ) -> AsyncApp:
     """`identity` is the `auth.test` answer from start-up: requests are authorized with it, so
     nothing between a request and its ack calls Slack. (Given a token, Bolt's single-team
@@ -57,9 +63,9 @@ def build_app(
         await next()
 
     commands.register(app, services)
-    events.register(app, services, names)
+    events.register(app, services, names, members)
     home.register(app, services)
-    actions.register(app, services)
+    actions.register(app, services, members)
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any], respond: AsyncRespond | None) -> None:

@@ -23,6 +23,7 @@ from bot.slack import commands, events
 from bot.slack.client import build_web_client
 from bot.slack.decoding import DisplayNames
 from bot.slack.publisher import SlackSurface
+from bot.slack.workspaces import Membership, installed_as
 from bot.wiring import Services, build_services, log_model_status
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
                 raise ConfigError(f"SLACK_BOT_TOKEN was refused by Slack: {exc.response.get('error')}") from None
             logger.info("connected to Slack as %s in %s", identity.get("user"), identity.get("team"))
             names = DisplayNames(client)
-            app = build_app(settings, services, client, names, identity)
+            members = Membership(installed_as(identity), names)
+            app = build_app(settings, services, client, names, identity, members)
             surface = SlackSurface(client, settings, model=services.jobs.model_id, events=services.events)
             worker = JobWorker(
                 services.jobs,
@@ -60,7 +62,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             )
             worker.start()
             replayer = asyncio.create_task(
-                _replay_events(client, settings, services, names, bot_user_id=identity["user_id"])
+                _replay_events(client, settings, services, names, members, bot_user_id=identity["user_id"])
             )
             if settings.slack_app_token is not None:
                 handler = AsyncSocketModeHandler(app, settings.slack_app_token.reveal(), web_client=client)
@@ -96,7 +98,13 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
 
 
 async def _replay_events(
-    client: AsyncWebClient, settings: Settings, services: Services, names: DisplayNames, *, bot_user_id: str
+    client: AsyncWebClient,
+    settings: Settings,
+    services: Services,
+    names: DisplayNames,
+    members: Membership,
+    *,
+    bot_user_id: str,
 ) -> None:
     """Now and then, handle the commands and messages a stopped process had acked but not
     handled (two leases old: a live replica has long since finished with them)."""
@@ -113,7 +121,7 @@ async def _replay_events(
                         if command:
                             await commands.replay(payload, services)
                         else:
-                            await events.replay(payload, client, services, names, bot_user_id=bot_user_id)
+                            await events.replay(payload, client, services, names, members, bot_user_id=bot_user_id)
                 except Exception:
                     logger.exception("%s could not be handled", key)
         except Exception:

@@ -32,7 +32,7 @@ from bot.slack.home import publish_home
 from bot.slack.intake import start_job
 from bot.slack.lineage_view import lineage_message
 from bot.slack.mrkdwn import slack_date
-from bot.slack.workspaces import interaction_serves, of_interaction
+from bot.slack.workspaces import Membership, of_interaction
 from bot.wiring import Services
 
 logger = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ THREAD_LOOKUP = 500  # images of a thread searched for the ones a submitted dial
 FILE_GONE = {"file_not_found", "file_deleted"}
 
 
-def register(app: AsyncApp, services: Services) -> None:
+def register(app: AsyncApp, services: Services, members: Membership) -> None:
     @app.action(blocks.PROVENANCE_ACTION)
     async def show_provenance(
         ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond
@@ -68,7 +68,7 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         kind = FollowUp(str(action["action_id"]).removeprefix(blocks.FOLLOW_UP_PREFIX))
         try:
-            requester = _requester(body)
+            requester = await _requester(body, members)
             again = await services.iteration.follow_up(_job_id(action), kind, channel=_channel(body))
             await start_job(
                 services,
@@ -90,7 +90,7 @@ def register(app: AsyncApp, services: Services) -> None:
         """The dialog opens at once: its trigger expires three seconds after the click."""
         await ack()
         try:
-            _requester(body)
+            await _requester(body, members)
             job_id = _job_id(action)
         except BotError as error:
             await _answer(respond, replies.for_error(error))
@@ -118,7 +118,7 @@ def register(app: AsyncApp, services: Services) -> None:
         values = view["state"]["values"]
         errors: dict[str, str] = {}
         try:
-            requester = _requester(body)
+            requester = await _requester(body, members)
         except InputRejected as error:
             metrics.refused(error)
             await ack(response_action="errors", errors={"prompt": error.problem})
@@ -183,7 +183,7 @@ def register(app: AsyncApp, services: Services) -> None:
         """Only the requester or an admin: the files leave Slack, the records stay (marked)."""
         await ack()
         try:
-            user = _requester(body).user_id  # an admin of another workspace is no admin here
+            user = (await _requester(body, members)).user_id  # an admin of another workspace is no admin here
             job_id = _job_id(action)
         except BotError as error:
             await _answer(respond, replies.for_error(error))
@@ -229,21 +229,21 @@ def register(app: AsyncApp, services: Services) -> None:
     ) -> None:
         """A Home tab choice: saved, and the tab shows it."""
         await ack()
-        requester = Requester(_team(body), body["user"]["id"])
+        requester = Requester(_team(body, members), body["user"]["id"])
         name = blocks.DEFAULT_ACTIONS[str(action["action_id"])]
         await services.iteration.set_default(requester, name, action["selected_option"]["value"], now=datetime.now(UTC))
         await publish_home(client, services, requester)
 
 
-def _requester(body: dict[str, Any]) -> Requester:
+async def _requester(body: dict[str, Any], members: Membership) -> Requester:
     """Whoever clicked; a visitor from another organisation is declined, as in messages."""
-    if not interaction_serves(body):
+    if not await members.interaction_serves(body):
         raise VisitorDeclined("Easel makes images for members of the workspace that installed it")
-    return Requester(_team(body), body["user"]["id"])
+    return Requester(_team(body, members), body["user"]["id"])
 
 
-def _team(body: dict[str, Any]) -> str:
-    return of_interaction(body).team_id
+def _team(body: dict[str, Any], members: Membership) -> str:
+    return of_interaction(body, members.installed).team_id
 
 
 def _channel(body: dict[str, Any]) -> str:

@@ -16,6 +16,7 @@ import logging
 import re
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -83,32 +84,50 @@ def _unescape(text: str) -> str:
     return _UNESCAPE.sub(lambda match: _ENTITIES[match.group(1)], text)
 
 
+@dataclass(frozen=True)
+class _Profile:
+    name: str | None
+    organisation: str | None  # on Enterprise Grid: `enterprise_user.enterprise_id`
+
+
 class DisplayNames:
-    """The name Slack shows for a person, from `users.info`, remembered for the next time."""
+    """The name Slack shows for a person, from `users.info`, remembered for the next time;
+    with it, on Enterprise Grid, the organisation the person belongs to."""
 
     def __init__(self, client: AsyncWebClient, *, size: int = NAMES_REMEMBERED) -> None:
         self._client = client
         self._size = size
-        self._known: OrderedDict[str, str] = OrderedDict()
+        self._known: OrderedDict[str, _Profile] = OrderedDict()
 
     async def of(self, user_ids: Iterable[str]) -> dict[str, str]:
         """Names for the ids that have one; an id Slack will not describe is left out (the
         decoder then uses the name in the token, or the id)."""
         found: dict[str, str] = {}
         for user_id in user_ids:
-            name = self._known.get(user_id)
-            if name is None:
-                name = await self._look_up(user_id)
-                if name is None:
-                    continue
-                self._known[user_id] = name
-                while len(self._known) > self._size:
-                    self._known.popitem(last=False)
-            self._known.move_to_end(user_id)
-            found[user_id] = name
+            profile = await self._profile(user_id)
+            if profile is not None and profile.name:
+                found[user_id] = profile.name
         return found
 
-    async def _look_up(self, user_id: str) -> str | None:
+    async def organisation(self, user_id: str) -> str | None:
+        """The Enterprise Grid organisation (`E…`) the person belongs to; None off Grid, or
+        when Slack will not describe them."""
+        profile = await self._profile(user_id)
+        return profile.organisation if profile is not None else None
+
+    async def _profile(self, user_id: str) -> _Profile | None:
+        profile = self._known.get(user_id)
+        if profile is None:
+            profile = await self._look_up(user_id)
+            if profile is None:
+                return None
+            self._known[user_id] = profile
+            while len(self._known) > self._size:
+                self._known.popitem(last=False)
+        self._known.move_to_end(user_id)
+        return profile
+
+    async def _look_up(self, user_id: str) -> _Profile | None:
         try:
             user = (await self._client.users_info(user=user_id))["user"]
         except SlackApiError as exc:
@@ -116,7 +135,8 @@ class DisplayNames:
             return None
         profile = user.get("profile") or {}
         name = profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name")
-        return str(name) if name else None
+        organisation = (user.get("enterprise_user") or {}).get("enterprise_id")
+        return _Profile(str(name) if name else None, str(organisation) if organisation else None)
 
     async def decode(self, text: str) -> str:
         """`decode`, with the names of the people the text mentions looked up."""

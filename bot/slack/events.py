@@ -26,7 +26,7 @@ from bot.slack import blocks, replies
 from bot.slack.decoding import DisplayNames, decode, mentions, without_mention
 from bot.slack.intake import start_job
 from bot.slack.publisher import CANNOT_POST
-from bot.slack.workspaces import event_serves, of_event
+from bot.slack.workspaces import Membership, of_event
 from bot.storage.repositories import Attachment
 from bot.wiring import Services
 
@@ -48,22 +48,30 @@ IMAGE_FILETYPES = {
 }  # conversations.replies is limited to about 15 messages a minute
 
 
-def register(app: AsyncApp, services: Services, names: DisplayNames) -> None:
+def register(app: AsyncApp, services: Services, names: DisplayNames, members: Membership) -> None:
     @app.event("message")
     async def message(
         event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
     ) -> None:
         if event.get("bot_id") or event.get("subtype") not in _PERSON_SUBTYPES or not event.get("user"):
             return
-        await _on_person_message(event, body, client, services, names, bot_user_id=context.bot_user_id or "")
+        await _on_person_message(event, body, client, services, names, members, bot_user_id=context.bot_user_id or "")
 
 
 async def replay(
-    payload: str, client: AsyncWebClient, services: Services, names: DisplayNames, *, bot_user_id: str
+    payload: str,
+    client: AsyncWebClient,
+    services: Services,
+    names: DisplayNames,
+    members: Membership,
+    *,
+    bot_user_id: str,
 ) -> None:
     """A message a stopped process acked but did not handle (Slack will not send it again)."""
     body = json.loads(payload)
-    await _on_person_message(body["event"], body, client, services, names, bot_user_id=bot_user_id, replayed=True)
+    await _on_person_message(
+        body["event"], body, client, services, names, members, bot_user_id=bot_user_id, replayed=True
+    )
 
 
 async def _on_person_message(
@@ -72,6 +80,7 @@ async def _on_person_message(
     client: AsyncWebClient,
     services: Services,
     names: DisplayNames,
+    members: Membership,
     *,
     bot_user_id: str,
     replayed: bool = False,
@@ -93,7 +102,7 @@ async def _on_person_message(
         return  # Slack delivered this event again (a retry): it was handled the first time
     try:
         text = await names.decode(without_mention(raw_text, bot_user_id))
-        await _answer(event, body, client, services, text, mentioned=mentioned, known_thread=known_thread)
+        await _answer(event, body, client, services, members, text, mentioned=mentioned, known_thread=known_thread)
     finally:
         await services.events.handled(event_id, at=datetime.now(UTC))
 
@@ -103,6 +112,7 @@ async def _answer(
     body: dict[str, Any],
     client: AsyncWebClient,
     services: Services,
+    members: Membership,
     text: str,
     *,
     mentioned: bool,
@@ -111,7 +121,7 @@ async def _answer(
     """`text` is the message as the person typed it, without Easel's own mention."""
     channel, thread_ts = event["channel"], event.get("thread_ts")
     home = thread_ts or event["ts"]
-    if not event_serves(body):
+    if not await members.event_serves(body):
         metrics.declined_visitor()
         await _tell(client, event, home, replies.another_workspace())
         return

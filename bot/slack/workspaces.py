@@ -16,6 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from bot.slack.decoding import DisplayNames
+
 
 @dataclass(frozen=True)
 class Installation:
@@ -32,7 +36,8 @@ class Installation:
         if self.enterprise_id and person_team == self.enterprise_id:
             return True  # a Grid organisation id stands for all of its workspaces
         # Installed for the whole organisation: every workspace of it is ours, and outside a
-        # channel shared with other organisations nobody else can be talking to Easel.
+        # channel shared with other organisations nobody else can be talking to Easel. Inside
+        # one, `Membership` asks Slack.
         return self.org_wide and not shared_channel
 
 
@@ -48,29 +53,61 @@ def of_event(body: dict[str, Any]) -> Installation:
     )
 
 
-def event_serves(body: dict[str, Any]) -> bool:
-    """Whether the person who wrote the event's message is one of ours."""
-    event = body.get("event") or {}
-    person = event.get("user_team") or event.get("team")
-    return of_event(body).serves(person, shared_channel=bool(body.get("is_ext_shared_channel")))
-
-
-def of_interaction(body: dict[str, Any]) -> Installation:
-    """The installation a click or a dialog was delivered to. A dialog opened from a channel
-    another organisation hosts names it in `view.app_installed_team_id`."""
-    view = body.get("view") or {}
-    team = body.get("team") or {}
-    enterprise = body.get("enterprise") or {}
+def installed_as(identity: AsyncSlackResponse) -> Installation:
+    """The installation Easel's token belongs to, from `auth.test` at start."""
     return Installation(
-        team_id=str(view.get("app_installed_team_id") or team.get("id") or body["user"].get("team_id", "")),
-        enterprise_id=enterprise.get("id") if isinstance(enterprise, dict) else None,
-        org_wide=str(body.get("is_enterprise_install", "")).lower() == "true",
+        team_id=str(identity.get("team_id") or ""),
+        enterprise_id=identity.get("enterprise_id") or None,
+        org_wide=bool(identity.get("is_enterprise_install")),
     )
 
 
-def interaction_serves(body: dict[str, Any]) -> bool:
-    """Whether the person who clicked (or submitted) is one of ours."""
-    installation = of_interaction(body)
-    # A click does not say whether its channel is shared with another organisation, so an
-    # organisation-wide installation serves only its own workspace's and organisation's ids.
-    return installation.serves(body["user"].get("team_id"), shared_channel=True)
+def of_interaction(body: dict[str, Any], installed: Installation) -> Installation:
+    """The installation a click or a dialog was delivered to. A dialog opened from a channel
+    another organisation hosts names it in `view.app_installed_team_id`. An organisation-wide
+    installation belongs to no one workspace and Slack says `"team": null` (Bolt's
+    `extract_team_id` notes it): the clicker's own `user.team_id` is no sign of whose it is,
+    so it is the organisation's, known by the workspace Easel knows itself by."""
+    view = body.get("view") or {}
+    team = body.get("team")
+    enterprise = body.get("enterprise")
+    return Installation(
+        team_id=str(view.get("app_installed_team_id") or (team or {}).get("id") or installed.team_id),
+        enterprise_id=(enterprise.get("id") if isinstance(enterprise, dict) else None) or installed.enterprise_id,
+        org_wide=team is None or str(body.get("is_enterprise_install", "")).lower() == "true",
+    )
+
+
+class Membership:
+    """Whether the person of a payload is one of ours.
+
+    The payload says so for the installing workspace and organisation. On an
+    organisation-wide installation a person of a sister workspace shows only that workspace's
+    id, which in a channel shared with other organisations (and in a click, which does not say
+    where it was) could as well be a visitor's; then Slack is asked which organisation the
+    person belongs to (`users.info`'s `enterprise_user`, remembered with their name)."""
+
+    def __init__(self, installed: Installation, people: DisplayNames) -> None:
+        self.installed = installed
+        self._people = people
+
+    async def event_serves(self, body: dict[str, Any]) -> bool:
+        """Whether the person who wrote the event's message is one of ours."""
+        event = body.get("event") or {}
+        team = event.get("user_team") or event.get("team")
+        shared = bool(body.get("is_ext_shared_channel"))
+        return await self._serves(of_event(body), str(event.get("user") or ""), team, shared=shared)
+
+    async def interaction_serves(self, body: dict[str, Any]) -> bool:
+        """Whether the person who clicked (or submitted) is one of ours."""
+        user = body["user"]
+        return await self._serves(
+            of_interaction(body, self.installed), str(user.get("id") or ""), user.get("team_id"), shared=True
+        )
+
+    async def _serves(self, installation: Installation, user: str, team: str | None, *, shared: bool) -> bool:
+        if installation.serves(team, shared_channel=shared):
+            return True
+        if not (installation.org_wide and installation.enterprise_id and user):
+            return False
+        return await self._people.organisation(user) == installation.enterprise_id

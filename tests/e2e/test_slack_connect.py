@@ -12,6 +12,11 @@ from tests.fakes.fake_images import FakeImagesAPI
 from tests.fakes.fake_slack import FakeSlack, SharedChannel
 
 
+def declined(slack: FakeSlack) -> list[str]:
+    """Whom Easel told it serves another workspace."""
+    return [e["user"] for e in slack.ephemerals if "visiting from another one" in e.get("text", "")]
+
+
 def jobs(bot: RunningBot) -> list[JobRow]:
     with Session(bot.database()) as session:
         return list(session.exec(select(JobRow)))
@@ -53,19 +58,58 @@ async def test_an_enterprise_grid_organisation_id_is_one_of_ours(
     assert len(images.requests) == 1
 
 
-async def test_an_organisation_wide_install_serves_every_workspace_of_it(
+async def test_an_organisation_wide_install_serves_every_workspace_of_it_wherever_hosted(
     bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
 ) -> None:
+    """In a channel shared with other organisations a workspace id alone does not say whose it
+    is: Slack is asked which organisation the person belongs to, once."""
     slack.enterprise_id, slack.org_wide = "E0ORG", True
-    slack.add_person("U0SISTER", "sister", team="T0SISTER")
+    slack.add_person("U0SISTER", "sister", team="T0SISTER", enterprise="E0ORG")
+    slack.add_person("U0VISITOR", "visitor", team="T0OTHER")
     await slack.say("@Easel a lighthouse", user="U0SISTER")
     await eventually(lambda: len(slack.files) == 1, what="the image")
+    for made in (2, 3):
+        await slack.say("@Easel a lighthouse", user="U0SISTER", shared=SharedChannel(host_team="T0HOST"))
+        await eventually(lambda: len(slack.files) == made, what="the image in the shared channel")  # noqa: B023
+    assert [call.params["user"] for call in slack.calls_to("users.info")].count("U0SISTER") == 1
 
-    # In a channel shared with other organisations a workspace id alone does not say whose it
-    # is: only this workspace's and this organisation's ids are served there.
-    await slack.say("@Easel a lighthouse", user="U0SISTER", shared=SharedChannel(host_team="T0HOST"))
-    await eventually(lambda: len(slack.ephemerals) == 1, what="the refusal in a shared channel")
-    assert len(images.requests) == 1
+    await slack.say("@Easel a lighthouse", user="U0VISITOR", shared=SharedChannel(host_team="T0HOST"))
+    await eventually(lambda: len(declined(slack)) == 1, what="the refusal of another organisation's person")
+    assert declined(slack) == ["U0VISITOR"] and len(images.requests) == 3
+    assert {job.team_id for job in jobs(bot)} == {slack.team_id}
+
+
+async def test_on_an_organisation_wide_install_a_click_is_judged_by_the_organisation(
+    bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    """Such an installation's clicks say `"team": null`: the clicker's own team is no sign of
+    whose installation it is. A visitor's click is declined; a sister workspace's counts here."""
+    slack.enterprise_id, slack.org_wide = "E0ORG", True
+    slack.add_person("U0SISTER", "sister", team="T0SISTER", enterprise="E0ORG")
+    slack.add_person("U0VISITOR", "visitor", team="T0OTHER")
+    asked = await slack.say("@Easel a lighthouse", shared=SharedChannel(host_team="T0HOST"))
+    await eventually(lambda: len(slack.files) == 1, what="the image")
+    status = next(m for m in slack.messages if m.thread_ts == asked["ts"] and m.user == slack.bot_user_id)
+    await eventually(lambda: "follow_up_regenerate" in str(status.blocks), what="the buttons")
+    [value] = [
+        element["value"]
+        for block in status.blocks or []
+        for element in block.get("elements", [])
+        if element.get("action_id") == "follow_up_regenerate"
+    ]
+    visit = slack.block_action("follow_up_regenerate", value, user="U0VISITOR", message_ts=status.ts)
+    assert visit["team"] is None
+    await slack.wait_for_ack(await slack.send_envelope("interactive", visit))
+    await eventually(lambda: len(slack.responses) == 1, what="the refusal")
+    assert "members of the workspace that installed it" in slack.responses[0]["text"]
+
+    sister = slack.block_action("follow_up_regenerate", value, user="U0SISTER", message_ts=status.ts)
+    await slack.wait_for_ack(await slack.send_envelope("interactive", sister))
+    await eventually(lambda: len(images.requests) == 2, what="the sister workspace's regeneration")
+    assert sorted((job.team_id, job.user_id) for job in jobs(bot)) == [
+        (slack.team_id, "U0ALICE"),
+        (slack.team_id, "U0SISTER"),
+    ], "usage counts under the installation, never the clicker's own team"
 
 
 async def test_a_visitor_from_the_grid_organisation_hosting_the_channel_is_declined(

@@ -10,9 +10,10 @@ What it models, as Slack does it:
   a `rich_text` block, commands as `should_escape` in manifest.yml says (`slack_text.py`);
 - Block Kit limits: blocks over them are refused with `invalid_blocks` (messages, uploads,
   response URLs) or `invalid_arguments` (views) (`block_kit.py`);
-- Slack Connect and Enterprise Grid payload shapes on request (`SharedChannel`, `enterprise_id`):
-  the outer `team_id` is the host's, `authorizations[0]` the installing workspace's,
-  `event.user_team` the person's;
+- Slack Connect and Enterprise Grid payload shapes on request (`SharedChannel`, `enterprise_id`,
+  `org_wide`): the outer `team_id` and `enterprise_id` are the host's, `authorizations[0]` the
+  installation's, `event.user_team` the person's; an organisation-wide installation's
+  interactions say `"team": null`; `users.info` names a Grid person's organisation;
 - Slack's rate-limit tiers with `tiers` on: 429 `ratelimited` with `Retry-After`, per method
   per workspace and per channel for `chat.postMessage` (`SlackTiers`);
 - `users.info` with display names, `files.delete` answering `file_deleted` for a file already
@@ -102,6 +103,7 @@ class Person:
     id: str
     name: str  # the display name autocomplete matches and users.info gives
     team: str | None = None  # None: the installing workspace
+    enterprise: str | None = None  # their Grid organisation (None with `team` None: the installation's)
 
 
 @dataclass(frozen=True)
@@ -286,8 +288,8 @@ class FakeSlack(LoopbackServer):
     def add_channel(self, channel_id: str, *, name: str = "", bot_is_member: bool = True) -> None:
         self.channels[channel_id] = Channel(channel_id, name or channel_id.lower(), bot_is_member)
 
-    def add_person(self, user_id: str, name: str, *, team: str | None = None) -> None:
-        self.people[user_id] = Person(user_id, name, team)
+    def add_person(self, user_id: str, name: str, *, team: str | None = None, enterprise: str | None = None) -> None:
+        self.people[user_id] = Person(user_id, name, team, enterprise)
 
     def direct_messages(self, user: str) -> str:
         """The conversation between Easel and `user` (the app's Messages tab)."""
@@ -534,7 +536,6 @@ class FakeSlack(LoopbackServer):
         if not message_ts:
             return {
                 "type": "block_actions",
-                "team": {"id": self.team_id, "domain": "easel-test"},
                 **self._organisation(),
                 "user": self._clicker(user, user_team),
                 "api_app_id": "A0EASEL",
@@ -546,7 +547,6 @@ class FakeSlack(LoopbackServer):
             }
         return {
             "type": "block_actions",
-            "team": {"id": self.team_id, "domain": "easel-test"},
             **self._organisation(),
             "user": self._clicker(user, user_team),
             "api_app_id": "A0EASEL",
@@ -564,7 +564,6 @@ class FakeSlack(LoopbackServer):
         element's state (`{"value": …}`, `{"selected_option": …}` or `{"selected_options": […]}`)."""
         return {
             "type": "view_submission",
-            "team": {"id": self.team_id, "domain": "easel-test"},
             **self._organisation(),
             "user": self._clicker(user, None),
             "api_app_id": "A0EASEL",
@@ -604,10 +603,16 @@ class FakeSlack(LoopbackServer):
         }
 
     def _organisation(self) -> dict[str, Any]:
-        """Interaction payloads name the Enterprise Grid organisation, if any."""
+        """Interaction payloads name the workspace and the Enterprise Grid organisation, if
+        any. An organisation-wide installation belongs to no one workspace, and its payloads
+        say `"team": null` (the comment in slack_bolt/request/internals.py, `extract_team_id`;
+        oauth.v2.access answers `"team": null` for such an install,
+        https://api.slack.com/enterprise/apps/reference)."""
+        team = None if self.org_wide else {"id": self.team_id, "domain": "easel-test"}
         if not self.enterprise_id:
-            return {}
-        return {"enterprise": {"id": self.enterprise_id, "name": "Easel Org"}, "is_enterprise_install": self.org_wide}
+            return {"team": team}
+        organisation = {"enterprise": {"id": self.enterprise_id, "name": "Easel Org"}}
+        return {"team": team, **organisation, "is_enterprise_install": self.org_wide}
 
     def _clicker(self, user: str, team: str | None) -> dict[str, Any]:
         """The `user` of an interaction payload: their own team (a visitor's is not ours)."""
@@ -727,7 +732,8 @@ class FakeSlack(LoopbackServer):
             "team_id": self.team_id,
             "user_id": self.bot_user_id,
             "bot_id": self.bot_id,
-            "is_enterprise_install": False,
+            **({"enterprise_id": self.enterprise_id} if self.enterprise_id else {}),
+            "is_enterprise_install": self.org_wide,
         }
 
     def _api_apps_connections_open(self, _: dict[str, Any]) -> dict[str, Any]:
@@ -842,9 +848,18 @@ class FakeSlack(LoopbackServer):
         if not user.startswith(("U", "W")):
             return {"ok": False, "error": "user_not_found"}
         person = self._person(user)
+        # On Enterprise Grid a person's organisation is in `enterprise_user`
+        # (https://docs.slack.dev/reference/methods/users.info, "enterprise_user").
+        enterprise = person.enterprise or (None if person.team else self.enterprise_id)
+        grid = (
+            {"enterprise_user": {"id": user, "enterprise_id": enterprise, "teams": [person.team or self.team_id]}}
+            if enterprise
+            else {}
+        )
         return {
             "ok": True,
             "user": {
+                **grid,
                 "id": user,
                 "team_id": person.team or self.team_id,
                 "name": person.name.lower(),
