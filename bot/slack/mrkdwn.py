@@ -39,8 +39,12 @@ def fit(mrkdwn: str, limit: int) -> str:
     if len(mrkdwn) <= limit:
         return mrkdwn
     cut = mrkdwn[: limit - 1]
-    for opener, closer in (("<", ">"), ("&", ";")):
-        start = cut.rfind(opener)
-        if start != -1 and closer not in cut[start:]:
-            cut = cut[:start]
+    token = cut.rfind("<")
+    if token != -1 and ">" not in cut[token:]:
+        cut = cut[:token]
+    # Only an `&` after the last token starts an entity: inside a link's address it is the
+    # address's own (a permalink's `&cid=`), unescaped.
+    entity = cut.rfind("&")
+    if entity > cut.rfind(">") and ";" not in cut[entity:]:
+        cut = cut[:entity]
     return cut.rstrip() + "…"

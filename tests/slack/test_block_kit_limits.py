@@ -171,4 +171,7 @@ def test_the_home_tab_and_the_edit_dialog_fit() -> None:
 def test_cutting_after_escaping_never_splits_an_entity_or_a_token() -> None:
     assert excerpt("a & b", 6) == "a…" and excerpt("a & b", 9) == "a &amp; b"
     assert fit("x <@U123456> y", 8) == "x…" and fit("&amp;&amp;", 7) == "&amp;…"
+    link = "<https://x.slack.com/archives/C1/p1?thread_ts=1&cid=C1|#3>"  # a permalink's raw `&`
+    assert fit(f"{link} and more", len(link) + 3) == f"{link} a…", "a whole link is kept"
+    assert fit(f"{link} &amp;", len(link) + 5) == f"{link}…", "an entity after it is still not split"
     assert len(excerpt(WORST, 3000)) <= 3000 and excerpt(WORST, 3000).endswith("&amp;…")
