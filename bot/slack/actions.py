@@ -26,7 +26,7 @@ from bot.domain.regions import parse_region
 from bot.domain.requests import HelpWanted, parse_prompt
 from bot.domain.sources import EditSource
 from bot.errors import BotError, InputRejected, VisitorDeclined
-from bot.slack import blocks, replies
+from bot.slack import blocks, ephemeral, replies
 from bot.slack.account import is_admin
 from bot.slack.home import publish_home
 from bot.slack.intake import start_job
@@ -55,12 +55,7 @@ def register(app: AsyncApp, services: Services, members: Membership) -> None:
         if not lineages:
             await _answer(respond, ":mag: No record of that.")
             return
-        shown = await respond(response_type="ephemeral", replace_original=False, **lineage_message(lineages))
-        if shown.status_code != 200:  # respond() hands Slack's refusal back instead of raising
-            logger.warning("provenance of job %s not shown: %s", job_id, shown.body)
-            await _answer(
-                respond, ":warning: Slack would not show that provenance record; an admin can find it in the logs."
-            )
+        await ephemeral.show(respond, lineage_message(lineages), what="that provenance record")
 
     @app.action(re.compile(f"^{blocks.FOLLOW_UP_PREFIX}"))
     async def follow_up(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond) -> None:

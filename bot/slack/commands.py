@@ -15,7 +15,7 @@ from bot.domain.admin import parse_account_command
 from bot.domain.people import Requester
 from bot.domain.requests import HelpWanted, Prompt, parse_prompt
 from bot.errors import BotError, InputRejected
-from bot.slack import account, blocks, replies
+from bot.slack import account, blocks, ephemeral, replies
 from bot.slack.decoding import decode
 from bot.slack.intake import start_job
 from bot.wiring import Services
@@ -45,7 +45,7 @@ def register(app: AsyncApp, services: Services) -> None:
         if account_command is not None:
             await ack()
             reply = await account.answer(account_command, requester, client, services, channel=command["channel_id"])
-            await respond(response_type="ephemeral", replace_original=False, **reply)
+            await ephemeral.show(respond, reply, what="that answer")
             return
         if isinstance(parsed, HelpWanted) or parsed is None:
             await ack(

@@ -233,6 +233,12 @@ async def test_provenance_slack_will_not_show_is_explained(
     await eventually(lambda: len(slack.responses) == 1, what="an answer")
     assert "Slack would not show that provenance record" in slack.responses[0]["text"]
 
+    [file_id] = list(slack.files)
+    slack.fail_next("response")
+    await slack.slash(f"provenance {file_id}")
+    await eventually(lambda: len(slack.responses) == 2, what="the command's answer")
+    assert "Slack would not show that answer" in slack.responses[1]["text"]
+
 
 async def test_delete_by_someone_else_is_refused_unless_they_are_an_admin(
     bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
