@@ -7,7 +7,6 @@ limits, jobs and provenance as a typed request, in the thread of the result it c
 from __future__ import annotations
 
 import json
-import logging
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -34,8 +33,6 @@ from bot.slack.lineage_view import lineage_message
 from bot.slack.mrkdwn import slack_date
 from bot.slack.workspaces import Membership, of_interaction
 from bot.wiring import Services
-
-logger = logging.getLogger(__name__)
 
 EDIT_IMAGE_CHOICES = 10  # the thread's latest images the dialog offers
 THREAD_LOOKUP = 500  # images of a thread searched for the ones a submitted dialog names
