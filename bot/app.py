@@ -62,7 +62,7 @@ def build_app(
         context["client"] = client
         await next()
 
-    commands.register(app, services)
+    commands.register(app, services, names)
     events.register(app, services, names, members)
     home.register(app, services)
     actions.register(app, services, members)

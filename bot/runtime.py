@@ -119,7 +119,7 @@ async def _replay_events(
                     with logs.context(request_key=key):
                         metrics.set_surface("command" if command else "message")
                         if command:
-                            await commands.replay(payload, services)
+                            await commands.replay(payload, services, names)
                         else:
                             await events.replay(payload, client, services, names, members, bot_user_id=bot_user_id)
                 except Exception:

@@ -16,7 +16,7 @@ from bot.domain.people import Requester
 from bot.domain.requests import HelpWanted, Prompt, parse_prompt
 from bot.errors import BotError, InputRejected
 from bot.slack import account, blocks, ephemeral, replies
-from bot.slack.decoding import decode
+from bot.slack.decoding import DisplayNames, decode
 from bot.slack.intake import start_job
 from bot.wiring import Services
 
@@ -25,7 +25,7 @@ from bot.wiring import Services
 ACK_FLUSH_SECONDS = 0.015
 
 
-def register(app: AsyncApp, services: Services) -> None:
+def register(app: AsyncApp, services: Services, names: DisplayNames) -> None:
     @app.command("/imagine")
     async def imagine(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond) -> None:
         """Answer bad input and help in the ack itself; everything else after it."""
@@ -59,22 +59,24 @@ def register(app: AsyncApp, services: Services) -> None:
         if not await services.events.first_delivery(key, payload=json.dumps(command)):
             return  # delivered twice
         try:
-            await _start(command, services, respond)
+            await _start(command, services, names, respond)
         finally:
             await services.events.handled(key, at=datetime.now(UTC))
 
 
-async def replay(payload: str, services: Services) -> None:
+async def replay(payload: str, services: Services, names: DisplayNames) -> None:
     """A command a stopped process acked but did not start: start it now."""
     command = json.loads(payload)
-    await _start(command, services, AsyncRespond(response_url=command.get("response_url")))
+    await _start(command, services, names, AsyncRespond(response_url=command.get("response_url")))
 
 
-async def _start(command: dict[str, Any], services: Services, respond: AsyncRespond) -> None:
+async def _start(command: dict[str, Any], services: Services, names: DisplayNames, respond: AsyncRespond) -> None:
     requester = Requester(command["team_id"], command["user_id"])
     try:
-        # Now with the person's own defaults (which can still refuse, e.g. --transparent with JPEG).
-        parsed = parse_prompt(_typed(command), await services.iteration.defaults_for(requester))
+        # Now with the person's own defaults (which can still refuse, e.g. --transparent with JPEG),
+        # and the names of the people mentioned without one, looked up now that the ack is sent.
+        typed = await names.decode(command.get("text", ""))
+        parsed = parse_prompt(typed, await services.iteration.defaults_for(requester))
         assert isinstance(parsed, Prompt)  # the same text parsed to a prompt in the ack
         await start_job(
             services,
@@ -89,8 +91,9 @@ async def _start(command: dict[str, Any], services: Services, respond: AsyncResp
 
 
 def _typed(command: dict[str, Any]) -> str:
-    """The command's text as the person typed it. With `should_escape` (manifest.yml) every
-    mention carries its name (`<@U…|name>`), so decoding needs no lookup and fits in the ack."""
+    """The command's text as the person typed it, for the ack, which must not wait on Slack: a
+    mention with a name (`<@U…|name>`, `should_escape` in manifest.yml) shows it, one without
+    (Slack may leave it out) its id until `_start` looks the name up."""
     return decode(command.get("text", ""))
 
 

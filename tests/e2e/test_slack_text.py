@@ -107,6 +107,16 @@ async def test_slash_command_text_reaches_the_model_as_typed(
     assert file.alt_txt == "AI-generated image: a poster for Tom & Jerry <3 at acme.com"
 
 
+async def test_a_command_mentioning_someone_slack_gives_no_name_for_names_them(
+    bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    """A command's mention may come as `<@U…>` alone: the name is looked up after the ack."""
+    slack.add_person("U0ZOE", "Zoë")
+    await imagine(slack, images, "a portrait of @Zoë and @bob --quality low")
+    assert images.requests[0].fields["prompt"] == "a portrait of @Zoë and @bob"
+    assert [call.params["user"] for call in slack.calls_to("users.info")] == ["U0ZOE"], "named ones need no lookup"
+
+
 async def test_replies_mentions_and_the_edit_dialog_reach_the_model_as_typed(
     bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
 ) -> None:

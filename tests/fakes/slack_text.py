@@ -14,9 +14,12 @@ tokens ("Formatting text for app surfaces", https://api.slack.com/reference/surf
 Slash commands ("Enabling interactivity with Slash commands", "Escaping of text",
 https://api.slack.com/interactivity/slash-commands) always escape `&` `<` `>`. With the
 command's `should_escape` on, people come as `<@U…|name>`, channels as `<#C…|name>` and links
-as in messages; with it off, people, channels and links come as the plain words typed. That page
-speaks of people, channels and links only: `@here`-style words are modelled as `<!here>` either
-way, which is the harder case for Easel.
+as in messages. The `name` there is the person's legacy username, which Slack deprecated
+("The one about usernames", https://api.slack.com/changelog/2017-09-the-one-about-usernames) and
+does not promise: a person whose name could not be a username (lowercase letters, digits,
+`.`, `_`, `-`) comes as `<@U…>`, with no name. With it off, people, channels and links come
+as the plain words typed. That page speaks of people, channels and links only: `@here`-style
+words are modelled as `<!here>` either way, which is the harder case for Easel.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ _TYPED = re.compile(
     re.IGNORECASE,
 )
 BROADCASTS = ("here", "channel", "everyone")
+_USERNAME = re.compile(r"[a-z0-9._-]+")
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,7 @@ def as_command(typed: str, directory: Directory, *, should_escape: bool) -> str:
         elif not should_escape:
             text.append(escape({"user": "@", "group": "@", "channel": "#"}.get(kind, "") + value))
         elif kind == "user":
-            text.append(f"<@{token}|{value}>")
+            text.append(f"<@{token}|{value}>" if _USERNAME.fullmatch(value) else f"<@{token}>")
         elif kind == "group":
             text.append(f"<!subteam^{token}|@{value}>")
         elif kind == "channel":

@@ -72,6 +72,8 @@ def test_commands_escape_as_the_manifest_says(slack: FakeSlack) -> None:
     assert SHOULD_ESCAPE["/imagine"] is True, "manifest.yml: mentions arrive with their names"
     escaped = slack.slash_command("admin usage @alice & #general")["text"]
     assert escaped == "admin usage <@U0ALICE|alice> &amp; <#C0GENERAL|general>"
+    slack.add_person("U0ZOE", "Zoë")
+    assert slack.slash_command("for @Zoë")["text"] == "for <@U0ZOE>", "no username to send: no name"
     SHOULD_ESCAPE["/plain"] = False
     try:
         plain = slack.slash_command("admin usage @alice & #general", command="/plain")["text"]
