@@ -160,6 +160,8 @@ async def test_errors_quote_what_was_typed_without_pinging_anyone(
     await slack.say("make it --<!channel>", thread_ts=status.ts)
     file = slack.host_file(b"not an image", name="<!here> logo.png", mimetype="text/plain", channel="C0GENERAL")
     await slack.say("use this", thread_ts=status.ts, files=[{**file, "filetype": "text"}])
+    ack = await slack.slash("a lighthouse --a&b<c>")
+    assert ack.payload is not None and "unknown option `--a&amp;b&lt;c&gt;`" in ack.payload["text"]
     await eventually(lambda: len(slack.thread("C0GENERAL", status.ts)) >= 5, what="both answers")
     answers = " ".join(m.text or "" for m in slack.thread("C0GENERAL", status.ts) if m.user == slack.bot_user_id)
     assert "unknown option `--&lt;!channel&gt;`" in answers
