@@ -9,6 +9,7 @@ from datetime import date
 from bot.config import Settings
 from bot.domain.catalog import spec_for
 from bot.domain.credentials import CredentialReader, ReadingOptions
+from bot.domain.image_work import ImageWork
 from bot.domain.iteration import Iteration
 from bot.domain.jobs import ImageJobs, ModelChoice
 from bot.domain.lifecycle import ModelStatus, status_of
@@ -40,10 +41,12 @@ class Services:
     lineage: LineageBook
     option_defaults: OptionDefaults
     iteration: Iteration
+    image_work: ImageWork
 
     async def close(self) -> None:
         await self.provider.close()
         self.database.close()
+        self.image_work.close()
 
 
 def model_choices(settings: Settings) -> list[ModelChoice]:
@@ -110,6 +113,7 @@ def build_services(settings: Settings) -> Services:
     jobs_repository = JobRepository(database)
     ledger = Ledger(database)
     limits = Limits(limit_policy(settings), ledger)
+    image_work = ImageWork()
     return Services(
         settings=settings,
         provider=provider,
@@ -131,6 +135,7 @@ def build_services(settings: Settings) -> Services:
             max_attempts=settings.jobs.max_attempts,
             retry_seconds=settings.jobs.retry_seconds,
             previews=settings.preview_partial_images,
+            image_work=image_work,
         ),
         job_records=jobs_repository,
         events=EventLog(database),
@@ -140,4 +145,5 @@ def build_services(settings: Settings) -> Services:
         lineage=LineageBook(threads, jobs_repository),
         option_defaults=defaults,
         iteration=Iteration(jobs_repository, threads, Preferences(database), defaults),
+        image_work=image_work,
     )

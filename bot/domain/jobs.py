@@ -21,6 +21,7 @@ from typing import Protocol, cast
 from bot import logs, metrics
 from bot.config import Quality
 from bot.domain.credentials import CredentialReader
+from bot.domain.image_work import ImageWork
 from bot.domain.imaging import closest_size
 from bot.domain.limits import Limits, Reservation
 from bot.domain.people import Requester
@@ -192,6 +193,7 @@ class ImageJobs:
         max_attempts: int = 5,
         retry_seconds: float = 5.0,
         previews: int = 0,
+        image_work: ImageWork,
         clock: Clock = utc_now,
     ) -> None:
         if not models:
@@ -203,7 +205,7 @@ class ImageJobs:
         self._models = list(models)
         self._remote_check = remote_provenance_check
         self._credentials = credentials or CredentialReader()
-        self._sources = EditSources(images, self._credentials)
+        self._sources = EditSources(images, self._credentials, image_work)
         self._clock = clock
         self.max_attempts = max_attempts
         self._retry_seconds = retry_seconds  # a failed delivery waits this, then twice as long…

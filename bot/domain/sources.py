@@ -3,13 +3,22 @@ converted where the Images API needs it, with the mask the edit applies through.
 
 from __future__ import annotations
 
-import asyncio
 import mimetypes
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from bot.domain.credentials import ContentCredentials, CredentialReader
-from bot.domain.imaging import InputImage, fit_mask, has_transparency, pixel_size, prepare_input
+from bot.domain.image_work import ImageWork
+from bot.domain.imaging import (
+    ImageHeader,
+    InputImage,
+    fit_mask,
+    has_transparency,
+    prepare_input,
+    read_header,
+    within_budget,
+)
 from bot.domain.regions import region_mask
 from bot.domain.requests import Prompt
 from bot.errors import InputRejected
@@ -17,6 +26,7 @@ from bot.storage.repositories import ThreadImages
 from bot.storage.tables import ImageRow
 
 MAX_SOURCE_IMAGES = 16
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,10 +59,20 @@ class Sources:
     credentials: tuple[ContentCredentials, ...]  # of each parent as downloaded
 
 
+@dataclass(frozen=True)
+class _Checked:
+    """A downloaded file whose header passed: what it is, before any pixel is decoded."""
+
+    row: ImageRow
+    download: DownloadedFile
+    header: ImageHeader
+
+
 class EditSources:
-    def __init__(self, images: ThreadImages, credentials: CredentialReader) -> None:
+    def __init__(self, images: ThreadImages, credentials: CredentialReader, work: ImageWork) -> None:
         self._images = images
         self._credentials = credentials
+        self._work = work
 
     async def resolve(
         self, *, channel: str, thread: str, edit: EditSource, prompt: Prompt, files: FileSource
@@ -75,52 +95,59 @@ class EditSources:
         downloads = [
             (row, await files.fetch(row.slack_file_id or "", attached=row.origin == "attached")) for row in rows
         ]
-        mask_file = _pick_mask(downloads) if len(downloads) > 1 else None
-        images = [(row, download) for row, download in downloads if download is not mask_file]
+        # Every file, mask or not, in any position: its header first, then the request's budget.
+        checked = [
+            _Checked(row, download, await self._in_pool(read_header, row, download)) for row, download in downloads
+        ]
+        within_budget([file.header for file in checked])
+        mask_file = await self._pick_mask(checked) if len(checked) > 1 else None
+        images = [file for file in checked if file is not mask_file]
         if len(images) > MAX_SOURCE_IMAGES:
             raise InputRejected(f"an edit takes at most {MAX_SOURCE_IMAGES} images; this one has {len(images)}")
-        prepared = [await self._prepare(row, download) for row, download in images]
+        prepared = [await self._in_pool(prepare_input, file.row, file.download) for file in images]
         first = prepared[0]
         mask = None
         if prompt.region is not None and mask_file is not None:
             raise InputRejected("give the area to change either as a mask image or with `--region`, not both")
         if prompt.region is not None:
-            mask = await asyncio.to_thread(region_mask, prompt.region, first.size)
+            mask = await self._work.run(region_mask, prompt.region, first.size)
         elif mask_file is not None:
-            original = await asyncio.to_thread(pixel_size, images[0][1].data)
-            mask = await asyncio.to_thread(fit_mask, mask_file.name, mask_file.data, first.size, original_size=original)
+            name, data = mask_file.download.name, mask_file.download.data
+            mask = await self._work.run(fit_mask, name, data, first.size, original_size=images[0].header.size)
         credentials = [
-            await self._credentials.read(download.data, _shared_type(download, image))
-            for (_, download), image in zip(images, prepared, strict=True)
+            await self._credentials.read(file.download.data, _shared_type(file.download, image))
+            for file, image in zip(images, prepared, strict=True)
         ]
-        for (row, _), read in zip(images, credentials, strict=True):
-            if row.origin == "attached" and row.id is not None and row.c2pa is None:
-                await self._images.note_credentials(row.id, read.describe())
+        for file, read in zip(images, credentials, strict=True):
+            if file.row.origin == "attached" and file.row.id is not None and file.row.c2pa is None:
+                await self._images.note_credentials(file.row.id, read.describe())
         return Sources(
             images=tuple(prepared),
             mask=mask,
-            parents=tuple(row for row, _ in images),
+            parents=tuple(file.row for file in images),
             credentials=tuple(credentials),
         )
 
-    async def _prepare(self, row: ImageRow, download: DownloadedFile) -> InputImage:
+    async def _in_pool(self, work: Callable[[str, bytes], T], row: ImageRow, download: DownloadedFile) -> T:
+        """`work` on the file, in the image pool; a file it refuses is never offered again."""
         try:
-            return await asyncio.to_thread(prepare_input, download.name, download.data)
+            return await self._work.run(work, download.name, download.data)
         except InputRejected:
             if row.id is not None:
                 await self._images.mark_unusable(row.id)
             raise
 
-
-def _pick_mask(downloads: list[tuple[ImageRow, DownloadedFile]]) -> DownloadedFile | None:
-    """Among several attachments, the mask is a file named `mask*`, or else a later PNG with
-    transparency; the first attachment is always the image it applies to."""
-    later = [download for _, download in downloads[1:]]
-    named = [download for download in later if download.name.lower().startswith("mask")]
-    if named:
-        return named[0]
-    transparent = [d for d in later if d.name.lower().endswith(".png") and has_transparency(d.data)]
-    return transparent[0] if transparent else None
+    async def _pick_mask(self, files: list[_Checked]) -> _Checked | None:
+        """Among several attachments, the mask is a file named `mask*`, or else a later PNG with
+        transparency; the first attachment is always the image it applies to."""
+        later = files[1:]
+        named = [file for file in later if file.download.name.lower().startswith("mask")]
+        if named:
+            return named[0]
+        for file in later:
+            if file.header.format == "PNG" and await self._work.run(has_transparency, file.header, file.download.data):
+                return file
+        return None
 
 
 def _shared_type(download: DownloadedFile, prepared: InputImage) -> str:

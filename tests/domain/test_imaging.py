@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from bot.domain.imaging import closest_size, fit_mask, has_transparency, prepare_input
+from bot.domain.imaging import closest_size, fit_mask, has_transparency, prepare_input, read_header
 from bot.domain.regions import WORDS, parse_region, region_mask
 from bot.errors import InputRejected
 
@@ -76,6 +76,5 @@ def test_a_mask_follows_its_image_through_downscaling() -> None:
 
 
 def test_transparency_is_detected() -> None:
-    assert has_transparency(png((10, 10), mode="RGBA"))  # all pixels transparent black
-    assert not has_transparency(png((10, 10)))
-    assert not has_transparency(b"not an image")
+    for data, transparent in ((png((10, 10), mode="RGBA"), True), (png((10, 10)), False)):  # RGBA: transparent black
+        assert has_transparency(read_header("m.png", data), data) is transparent
