@@ -70,7 +70,7 @@ class JobSettings:
     """How this process works through the shared job queue."""
 
     concurrency: int = 100  # jobs one process runs at once: they wait on the model, memory is the bound
-    lease_seconds: float = 60.0  # a job whose worker fell silent this long is taken up again
+    lease_seconds: float = 15.0  # a job whose worker fell silent this long is taken up again (renewed every third)
     max_attempts: int = 5  # deliveries Slack refuses are tried this often before the job fails
     images_per_minute: int | None = None  # every replica together stays under this; None: no budget
     poll_seconds: float = 1.0  # how often to look for jobs other replicas queued
@@ -252,7 +252,7 @@ class Settings:
             shutdown_grace_seconds=number("SHUTDOWN_GRACE_SECONDS", 30.0, minimum=0),
             jobs=JobSettings(
                 concurrency=int(number("JOB_CONCURRENCY", 100, minimum=1)),
-                lease_seconds=number("JOB_LEASE_SECONDS", 60.0, minimum=1),
+                lease_seconds=number("JOB_LEASE_SECONDS", 15.0, minimum=1),
                 max_attempts=int(number("JOB_MAX_ATTEMPTS", 5, minimum=1)),
                 images_per_minute=int(number("OPENAI_IMAGES_PER_MINUTE", 0, minimum=0)) or None,
                 poll_seconds=number("JOB_POLL_SECONDS", 1.0, minimum=0.05),

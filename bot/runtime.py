@@ -24,6 +24,7 @@ from bot.slack.client import build_web_client
 from bot.slack.decoding import DisplayNames
 from bot.slack.publisher import SlackSurface
 from bot.slack.workspaces import Membership, installed_as
+from bot.storage.leases import LeaseHolders
 from bot.wiring import Services, build_services, log_model_status
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
                     images_per_minute=settings.jobs.images_per_minute,
                     post_seconds=settings.jobs.post_seconds,
                 ),
+                leases=LeaseHolders(services.database),
             )
             worker.start()
             replayer = asyncio.create_task(

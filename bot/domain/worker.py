@@ -12,9 +12,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import os
-import socket
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
@@ -23,8 +20,10 @@ from bot import logs, metrics
 from bot.domain.announcing import Announcer
 from bot.domain.grace import finish_within
 from bot.domain.jobs import Clock, DeliveryFailed, ImageJob, ImageJobs, JobReporter, JobStatus, Place, utc_now
+from bot.domain.owners import host_prefix, is_gone, new_owner_id
 from bot.domain.sources import FileSource
 from bot.errors import JobInterrupted
+from bot.storage.leases import LeaseHolders
 from bot.storage.repositories import EventLog, JobRepository
 from bot.storage.tables import JobRow
 
@@ -53,7 +52,7 @@ class JobSurface(Protocol):
 @dataclass(frozen=True, kw_only=True)
 class WorkerPolicy:
     concurrency: int = 8
-    lease_seconds: float = 60.0
+    lease_seconds: float = 15.0
     poll_seconds: float = 1.0
     images_per_minute: int | None = None
     post_seconds: float = 600.0
@@ -68,11 +67,13 @@ class JobWorker:
         surface: JobSurface,
         policy: WorkerPolicy,
         *,
+        leases: LeaseHolders,
         clock: Clock = utc_now,
     ) -> None:
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.owner = new_owner_id()
         self._jobs = jobs
         self._repository = repository
+        self._leases = leases
         self._events = events
         self._surface = surface
         self._policy = policy
@@ -248,6 +249,15 @@ class JobWorker:
             running.cancel()
             return
 
+    async def _take_over_from_the_gone(self) -> None:
+        """Jobs whose holder was a process of this host that died (a crash, a SIGKILL) are
+        claimed at once, not when their lease runs out: on a restart, the person hears now."""
+        holders = await self._leases.holding(prefix=host_prefix(), now=self._clock())
+        gone = [owner for owner in holders if is_gone(owner)]
+        if gone and await self._leases.expire(gone, now=self._clock()):
+            logger.warning("taking over the jobs of %s, which stopped", ", ".join(gone))
+            self._jobs.queued.set()
+
     async def _show_positions(self) -> None:
         """Tell the people waiting in the queue how many jobs are ahead of them (every few
         seconds at most: a burst of requests must not turn into a burst of queries)."""
@@ -284,6 +294,7 @@ class JobWorker:
         if now - self._last_housekeeping < min(HOUSEKEEPING_SECONDS, self._policy.lease_seconds):
             return
         self._last_housekeeping = now
+        await self._take_over_from_the_gone()
         # Recording and queuing take milliseconds; a job still unqueued after two leases was
         # left behind by a process that stopped in between.
         for row in await self._repository.abandoned(received_before=self._clock() - 2 * self._lease):

@@ -52,13 +52,15 @@ def files_in_threads(slack: FakeSlack) -> list[str]:
 
 
 @asynccontextmanager
-async def bot_process(tmp_path: Path, slack: FakeSlack, images: FakeImagesAPI) -> AsyncIterator[Process]:
+async def bot_process(
+    tmp_path: Path, slack: FakeSlack, images: FakeImagesAPI, *, lease_seconds: str = "1"
+) -> AsyncIterator[Process]:
     """`python -m bot` in Socket Mode, with a one-second lease so a restart takes over fast."""
     env = bot_environment(
         slack,
         images,
         database_url=f"sqlite:///{tmp_path / 'easel.db'}",
-        JOB_LEASE_SECONDS="1",
+        JOB_LEASE_SECONDS=lease_seconds,
         JOB_POLL_SECONDS="0.1",
     )
     with (tmp_path / "bot.log").open("ab") as log:
@@ -97,6 +99,28 @@ async def test_killed_during_the_model_call_the_request_ends_with_a_message_and_
     jobs, ledger = rows(f"sqlite:///{tmp_path / 'easel.db'}")
     assert len(images.requests) == 1, "a request that may have reached the service is not sent again"
     assert slack.files == {}
+    assert [(job.status, job.error) for job in jobs] == [("failed", "JobInterrupted")]
+    assert [charge.status for charge in ledger] == ["released"]
+
+
+async def test_after_a_crash_the_next_start_answers_at_once_not_when_the_lease_runs_out(
+    tmp_path: Path, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    """The killed process held the job under a ten-minute lease; the new one, on the same host,
+    sees that its pid is gone and takes the job over at once."""
+    images.latency = 3
+    async with bot_process(tmp_path, slack, images, lease_seconds="600") as first:
+        await slack.slash("a lighthouse")
+        await eventually(lambda: len(images.requests) == 1, what="the model call")
+        await kill(first, slack)
+    images.latency = 0
+    async with bot_process(tmp_path, slack, images, lease_seconds="600"):
+        await eventually(
+            lambda: any("restarted while your image" in text for text in thread_of_first_request(slack)),
+            timeout=20,
+            what="the message in the thread, long before the lease runs out",
+        )
+    jobs, ledger = rows(f"sqlite:///{tmp_path / 'easel.db'}")
     assert [(job.status, job.error) for job in jobs] == [("failed", "JobInterrupted")]
     assert [charge.status for charge in ledger] == ["released"]
 
