@@ -17,6 +17,7 @@ from bot import logs, metrics
 from bot.config import Settings
 from bot.slack import actions, blocks, commands, events, home, replies
 from bot.slack.decoding import DisplayNames
+from bot.slack.visibility import ConversationAccess
 from bot.slack.workspaces import Membership
 from bot.wiring import Services
 
@@ -65,7 +66,7 @@ def build_app(
     commands.register(app, services, names)
     events.register(app, services, names, members)
     home.register(app, services)
-    actions.register(app, services, members)
+    actions.register(app, services, members, ConversationAccess())
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any], respond: AsyncRespond | None) -> None:

@@ -29,6 +29,8 @@ METHOD_SCOPES = {
     "files.info": "files:read",
     "conversations.replies": "channels:history",
     "users.info": "users:read",
+    "conversations.info": "channels:read",  # groups:, im:, mpim:read for the other kinds
+    "conversations.members": "channels:read",
     "views.publish": None,  # the Home tab needs no scope
 }
 
@@ -62,6 +64,9 @@ async def test_scopes_cover_every_method_the_bot_calls(
 ) -> None:
     await slack.slash("a lighthouse --n 2")
     await eventually(lambda: len(slack.files) == 2, what="the uploads")
+    click = slack.block_action("show_provenance", "1", message_ts=slack.messages[0].ts)
+    await slack.wait_for_ack(await slack.send_envelope("interactive", click))
+    await eventually(lambda: len(slack.responses) == 1, what="the provenance")
     called = {call.method for call in slack.calls if call.method != "upload"}  # the upload URL is no method
     assert called - METHOD_SCOPES.keys() == set(), "a new Web API method: add its scope to METHOD_SCOPES"
     missing = {method: METHOD_SCOPES[method] for method in called if METHOD_SCOPES[method] not in (None, *SCOPES)}

@@ -31,36 +31,47 @@ from bot.slack.home import publish_home
 from bot.slack.intake import start_job
 from bot.slack.lineage_view import lineage_message
 from bot.slack.mrkdwn import slack_date
+from bot.slack.visibility import ConversationAccess
 from bot.slack.workspaces import Membership, of_interaction
 from bot.wiring import Services
 
+NO_RECORD = ":mag: No record of that."  # also for what exists but is not the person's to see
 EDIT_IMAGE_CHOICES = 10  # the thread's latest images the dialog offers
 THREAD_LOOKUP = 500  # images of a thread searched for the ones a submitted dialog names
 # files.delete on a file already deleted answers `file_deleted`; one never there, `file_not_found`.
 FILE_GONE = {"file_not_found", "file_deleted"}
 
 
-def register(app: AsyncApp, services: Services, members: Membership) -> None:
+def register(app: AsyncApp, services: Services, members: Membership, access: ConversationAccess) -> None:
+    """`access` answers, before any job is acted on or shown, whether the person clicking may
+    see the conversation it lives in: a payload can be forged to name any channel."""
+
     @app.action(blocks.PROVENANCE_ACTION)
     async def show_provenance(
-        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond
+        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         """The full chain behind a request's images, to whoever clicked (only they see it)."""
         await ack()
-        job_id = whole_number(str(action.get("value", "")))
-        lineages = await services.lineage.of_job(job_id, channel=_channel(body)) if job_id is not None else []
+        job_id, channel = whole_number(str(action.get("value", ""))), _channel(body)
+        visible = job_id is not None and await access.may_see(client, body["user"]["id"], channel)
+        lineages = await services.lineage.of_job(job_id, channel=channel) if job_id is not None and visible else []
         if not lineages:
-            await _answer(respond, ":mag: No record of that.")
+            await _answer(respond, NO_RECORD)
             return
         await ephemeral.show(respond, lineage_message(lineages), what="that provenance record")
 
     @app.action(re.compile(f"^{blocks.FOLLOW_UP_PREFIX}"))
-    async def follow_up(ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def follow_up(
+        ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
         """Variations, Regenerate, HD, Square, Portrait, Landscape."""
         await ack()
         kind = FollowUp(str(action["action_id"]).removeprefix(blocks.FOLLOW_UP_PREFIX))
         try:
             requester = await _requester(body, members)
+            if not await access.may_see(client, requester.user_id, _channel(body)):
+                await _answer(respond, NO_RECORD)
+                return
             again = await services.iteration.follow_up(_job_id(action), kind, channel=_channel(body))
             await start_job(
                 services,
@@ -88,8 +99,13 @@ def register(app: AsyncApp, services: Services, members: Membership) -> None:
             await _answer(respond, replies.for_error(error))
             return
         job = await services.job_records.get(job_id)
-        if job is None or job.channel_id != _channel(body) or job.thread_ts is None:
-            await _answer(respond, ":mag: No record of that.")
+        if (
+            job is None
+            or job.channel_id != _channel(body)
+            or job.thread_ts is None
+            or not await access.may_see(client, body["user"]["id"], job.channel_id)
+        ):
+            await _answer(respond, NO_RECORD)
             return
         images = await services.threads.in_thread(job.channel_id, job.thread_ts, limit=EDIT_IMAGE_CHOICES)
         if not images:
@@ -114,6 +130,9 @@ def register(app: AsyncApp, services: Services, members: Membership) -> None:
         except InputRejected as error:
             metrics.refused(error)
             await ack(response_action="errors", errors={"prompt": error.problem})
+            return
+        if not await access.may_see(client, requester.user_id, channel):
+            await ack(response_action="errors", errors={"prompt": "That thread is in a conversation you are not in."})
             return
         size = values["size"]["value"]["selected_option"]["value"]
         defaults = await services.iteration.defaults_for(requester)
@@ -181,8 +200,13 @@ def register(app: AsyncApp, services: Services, members: Membership) -> None:
             await _answer(respond, replies.for_error(error))
             return
         row = await services.job_records.get(job_id)
-        if row is None or row.id is None or row.channel_id != _channel(body):
-            await _answer(respond, ":mag: No record of that.")
+        if (
+            row is None
+            or row.id is None
+            or row.channel_id != _channel(body)
+            or not await access.may_see(client, user, row.channel_id)
+        ):
+            await _answer(respond, NO_RECORD)
             return
         if user != row.user_id and not await is_admin(client, services, user):
             await _answer(

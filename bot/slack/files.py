@@ -1,8 +1,9 @@
 """Downloading files people shared, without ever handing the bot token to a stranger.
 
 A file's download URL is taken from `files.info`, never from anything a user typed. The token
-goes only to Slack's API host and Slack's file hosts; redirects are followed by hand so the
-same rule holds for every hop. A file is used only where it was shared.
+goes only to the origins of Slack's API and Slack's file hosts (scheme, host and port: the API
+host on another port is somewhere else); redirects are followed by hand so the same rule holds
+for every hop. A file is used only where it was shared.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ logger = logging.getLogger(__name__)
 MAX_DOWNLOAD_BYTES = 60 * 1024 * 1024
 NOT_READY_DELAYS = (0.5, 1.0, 2.0)  # a file can 404 for a moment right after upload
 MAX_REDIRECTS = 3
+Origin = tuple[str, str, int]  # scheme, host, port
+_DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
 class SlackFiles:
@@ -37,21 +40,21 @@ class SlackFiles:
         *,
         token: str,
         channel: str,
-        trusted_hosts: frozenset[str],
+        trusted: frozenset[Origin],
     ) -> None:
         self._client = client
         self._session = session
         self._token = token
         self._channel = channel
-        self._trusted_hosts = trusted_hosts
+        self._trusted = trusted
 
     @classmethod
     def for_conversation(cls, client: AsyncWebClient, settings: Settings, *, channel: str) -> SlackFiles:
         """Downloads share the Web API client's connection pool and token."""
         if client.session is None or client.token is None:
             raise ValueError("the Slack client needs a shared session and a token")
-        hosts = trusted_hosts(settings.slack_api_url, settings.slack_file_hosts)
-        return cls(client, client.session, token=client.token, channel=channel, trusted_hosts=hosts)
+        trusted = trusted_origins(settings.slack_api_url, settings.slack_file_hosts)
+        return cls(client, client.session, token=client.token, channel=channel, trusted=trusted)
 
     async def fetch(self, file_id: str, *, attached: bool) -> DownloadedFile:
         info = await self._info(file_id)
@@ -88,9 +91,9 @@ class SlackFiles:
 
     async def _get(self, url: str, name: str) -> tuple[int, bytes]:
         for _ in range(MAX_REDIRECTS + 1):
-            host = (urlsplit(url).hostname or "").lower()
-            if host not in self._trusted_hosts:
-                logger.warning("file %r: refused to send the bot token to %s", name, host)
+            origin = origin_of(url)
+            if origin is None or origin not in self._trusted:
+                logger.warning("file %r: refused to send the bot token to %s", name, urlsplit(url).netloc)
                 raise InputRejected(f"`{name}` is hosted outside Slack, so I won't fetch it", fragment=name)
             headers = {"Authorization": f"Bearer {self._token}"}
             async with self._session.get(url, headers=headers, allow_redirects=False) as response:
@@ -121,7 +124,20 @@ def _shared_in(info: dict[str, Any], channel: str) -> bool:
     return channel in (info.get("channels") or []) + (info.get("groups") or []) + (info.get("ims") or [])
 
 
-def trusted_hosts(api_url: str, file_hosts: tuple[str, ...]) -> frozenset[str]:
-    """SLACK_API_URL's host and Slack's file hosts: the only places the token may go."""
-    api_host = (urlsplit(api_url).hostname or "").lower()
-    return frozenset({api_host, *file_hosts})
+def origin_of(url: str) -> Origin | None:
+    """Scheme, host and port, the port spelled out; None for anything but http(s)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # a port that is not a number, or out of range
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port or _DEFAULT_PORTS[scheme]
+
+
+def trusted_origins(api_url: str, file_hosts: tuple[str, ...]) -> frozenset[Origin]:
+    """SLACK_API_URL's origin and Slack's file hosts over HTTPS: the only places the token may go."""
+    api = origin_of(api_url)
+    return frozenset({*([api] if api else []), *(("https", host.lower(), 443) for host in file_hosts)})

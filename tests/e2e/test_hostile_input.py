@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import json
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from sqlmodel import Session, select
@@ -17,6 +19,7 @@ from bot.storage.tables import JobRow, LedgerRow
 from tests.conftest import RunningBot, eventually, start_bot, stop_bot
 from tests.fakes.fake_images import FakeImagesAPI
 from tests.fakes.fake_slack import FakeSlack
+from tests.fakes.foreign_host import ForeignHost
 from tests.fakes.large_png import solid_png
 
 # `²` is what AltGr+2 types on a German keyboard: `str.isdigit` takes it, `int()` does not.
@@ -154,3 +157,111 @@ async def test_the_event_loop_keeps_running_while_a_heavy_attachment_is_checked(
     window = [started, *(t for t in ticks if started < t < ended), ended]
     longest = max(later - earlier for earlier, later in itertools.pairwise(window))
     assert longest < (ended - started) / 4, f"the loop stood still {longest:.2f} s of {ended - started:.2f} s"
+
+
+def forged_click(slack: FakeSlack, action: str, job_id: int, *, user: str, channel: str) -> dict[str, Any]:
+    """A click as a leaked signing secret would allow: any button value, any channel."""
+    return slack.block_action(action, str(job_id), user=user, channel=channel, message_ts="1700000000.000001")
+
+
+async def private_result(slack: FakeSlack) -> tuple[int, str]:
+    """Alice's image in a private channel that Eve is not in: its job id and thread."""
+    slack.add_channel("C0PRIVATE", name="board", private=True, members=("U0ALICE", "U0BOB"))
+    await slack.slash("the secret logo, draft 3 --quality low", channel="C0PRIVATE")
+    await eventually(lambda: len(slack.files) == 1, what="the private image")
+    [status] = [m for m in slack.messages if m.channel == "C0PRIVATE" and m.thread_ts is None]
+    return 1, status.ts
+
+
+@pytest.mark.parametrize("action", ["show_provenance", "follow_up_regenerate", "open_edit", "delete_images"])
+async def test_a_forged_button_for_a_private_channel_shows_and_does_nothing(
+    bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI, action: str
+) -> None:
+    job_id, _ = await private_result(slack)
+    payload = forged_click(slack, action, job_id, user="U0EVE", channel="C0PRIVATE")
+    await slack.wait_for_ack(await slack.send_envelope("interactive", payload))
+    await eventually(lambda: len(slack.responses) == 1, what="the answer")
+    assert "secret logo" not in json.dumps(slack.responses), "nothing of the private channel is shown"
+    assert "No record" in slack.responses[0]["text"]
+    assert len(images.requests) == 1 and len(slack.files) == 1 and slack.views == []
+
+
+async def test_a_member_of_the_private_channel_may_see_its_provenance(
+    bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    job_id, _ = await private_result(slack)
+    payload = forged_click(slack, "show_provenance", job_id, user="U0BOB", channel="C0PRIVATE")
+    await slack.wait_for_ack(await slack.send_envelope("interactive", payload))
+    await eventually(lambda: len(slack.responses) == 1, what="the chain")
+    assert "secret logo" in json.dumps(slack.responses[0])
+
+
+async def test_a_guest_outside_a_public_channel_may_not_see_it(
+    bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    await slack.slash("a public lighthouse --quality low")
+    await eventually(lambda: len(slack.files) == 1, what="the image")
+    slack.guests.add("U0GUEST")
+    payload = forged_click(slack, "show_provenance", 1, user="U0GUEST", channel="C0GENERAL")
+    await slack.wait_for_ack(await slack.send_envelope("interactive", payload))
+    await eventually(lambda: len(slack.responses) == 1, what="the answer")
+    assert "No record" in slack.responses[0]["text"] and "lighthouse" not in json.dumps(slack.responses)
+
+
+async def test_a_forged_edit_dialog_for_a_private_thread_edits_nothing(
+    bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    _, private_thread = await private_result(slack)
+    await slack.slash("a public lighthouse --quality low")  # Eve opens Edit… on an image she may see
+    await eventually(lambda: len(slack.files) == 2, what="the public image")
+    [public] = [m for m in slack.messages if m.channel == "C0GENERAL" and m.thread_ts is None]
+    payload = slack.block_action("open_edit", "2", user="U0EVE", message_ts=public.ts)
+    await slack.wait_for_ack(await slack.send_envelope("interactive", payload))
+    await eventually(lambda: len(slack.views) == 1, what="the dialog")
+    view = {
+        **slack.views[0]["view"],
+        "private_metadata": json.dumps({"channel": "C0PRIVATE", "thread": private_thread}),
+    }
+    submission = slack.view_submission(
+        view,
+        {
+            "prompt": {"type": "plain_text_input", "value": "write EVE WAS HERE"},
+            "images": {"type": "checkboxes", "selected_options": [{"value": "1"}]},
+            "region": {"type": "checkboxes", "selected_options": []},
+            "size": {"type": "static_select", "selected_option": {"value": "keep"}},
+            "quality": {"type": "static_select", "selected_option": {"value": "low"}},
+        },
+        user="U0EVE",
+    )
+    ack = await slack.wait_for_ack(await slack.send_envelope("interactive", submission))
+    assert ack.payload is not None and ack.payload["response_action"] == "errors"
+    assert [r.kind for r in images.requests] == ["generate", "generate"]
+    assert not any("EVE" in (m.text or "") for m in slack.messages if m.channel == "C0PRIVATE")
+
+
+@pytest.fixture
+async def elsewhere() -> AsyncIterator[ForeignHost]:
+    """A server on Slack's own host (127.0.0.1, like the local Slack) but another port: another origin."""
+    async with ForeignHost() as server:
+        yield server
+
+
+@pytest.mark.parametrize("route", ["download URL", "redirect"])
+async def test_the_token_never_goes_to_another_port_of_slacks_host(
+    bot: RunningBot,
+    slack: FakeSlack,
+    images: FakeImagesAPI,
+    elsewhere: ForeignHost,
+    route: str,
+) -> None:
+    base = elsewhere.origin
+    thread = await first_image(slack)
+    file = slack.host_file(solid_png(64, 64, mode="RGB"), name="logo.png", mimetype="image/png", channel="C0GENERAL")
+    if route == "download URL":
+        file["url_private_download"] = f"{base}/files-pri/logo.png"  # what files.info says now
+    else:
+        slack.download_redirects[file["id"]] = f"{base}/files-pri/logo.png"
+    await slack.say("use this", thread_ts=thread, files=[file])
+    await eventually(lambda: any("outside Slack" in t for t in bot_replies(slack, thread)), what="the refusal")
+    assert not any("Authorization" in headers for headers in elsewhere.requests), "the bot token stayed home"
+    assert [r.kind for r in images.requests] == ["generate"]

@@ -8,7 +8,6 @@ import json
 
 import pillow_heif
 import pytest
-from aiohttp import web
 from PIL import Image
 from sqlmodel import Session, col, select
 
@@ -16,6 +15,7 @@ from bot.storage.tables import ImageParent, ImageRow
 from tests.conftest import RunningBot, eventually
 from tests.fakes.fake_images import FakeImagesAPI, RecordedImageRequest
 from tests.fakes.fake_slack import FakeSlack
+from tests.fakes.foreign_host import ForeignHost
 
 pillow_heif.register_heif_opener()
 
@@ -306,28 +306,14 @@ async def test_a_file_from_another_channel_is_refused(bot: RunningBot, slack: Fa
 async def test_a_foreign_file_host_never_sees_the_token(
     bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
 ) -> None:
-    seen: list[dict[str, str]] = []
-
-    async def capture(request: web.Request) -> web.Response:
-        seen.append(dict(request.headers))
-        return web.Response(body=encode((64, 64)), content_type="image/png")
-
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", capture)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
+    async with ForeignHost() as foreign:
+        port = foreign.origin.rsplit(":", 1)[1]
         thread = await imagine(slack)
         file = slack.host_file(encode((64, 64)), name="evil.png", mimetype="image/png", channel="C0GENERAL")
         file["url_private_download"] = f"http://localhost:{port}/steal/evil.png"  # files.info now says this
         await slack.say("use this", thread_ts=thread, files=[file])
         await eventually(lambda: any("outside Slack" in t for t in thread_replies(slack, thread)), what="refusal")
-    finally:
-        await runner.cleanup()
-    assert seen == [], "no request, let alone the token, went to the foreign host"
+    assert foreign.requests == [], "no request, let alone the token, went to the foreign host"
     assert edits(images) == []
 
 

@@ -96,6 +96,8 @@ class Channel:
     id: str
     name: str
     bot_is_member: bool
+    private: bool = False
+    members: set[str] = field(default_factory=set)  # people; anyone may see a public channel but guests
 
 
 @dataclass(frozen=True)
@@ -227,6 +229,10 @@ class FakeSlack(LoopbackServer):
         self.acks: dict[str, Ack] = {}
         self.channels: dict[str, Channel] = {}
         self.workspace_admins: set[str] = set()  # users.info says is_admin for these
+        self.guests: set[str] = set()  # users.info says is_restricted: they see only their channels
+        # file id: where its download answers 302 to. Slack's file hosts redirect (to sign-in, or
+        # to another file host); a client that follows by itself takes its headers along.
+        self.download_redirects: dict[str, str] = {}
         self.add_channel("C0GENERAL", name="general")
         self.people: dict[str, Person] = {}
         for person in (("U0ALICE", "alice"), ("U0BOB", "bob"), ("U0CAROL", "carol"), ("U0ADMIN", "admin")):
@@ -285,8 +291,18 @@ class FakeSlack(LoopbackServer):
         """The replies in a thread, oldest first (not the parent)."""
         return [m for m in self.messages if m.channel == channel and m.thread_ts == thread_ts and m.ts != thread_ts]
 
-    def add_channel(self, channel_id: str, *, name: str = "", bot_is_member: bool = True) -> None:
-        self.channels[channel_id] = Channel(channel_id, name or channel_id.lower(), bot_is_member)
+    def add_channel(
+        self,
+        channel_id: str,
+        *,
+        name: str = "",
+        bot_is_member: bool = True,
+        private: bool = False,
+        members: tuple[str, ...] = (),
+    ) -> None:
+        self.channels[channel_id] = Channel(
+            channel_id, name or channel_id.lower(), bot_is_member, private, set(members)
+        )
 
     def add_person(self, user_id: str, name: str, *, team: str | None = None, enterprise: str | None = None) -> None:
         self.people[user_id] = Person(user_id, name, team, enterprise)
@@ -676,6 +692,8 @@ class FakeSlack(LoopbackServer):
             RecordedCall("download", dict(request.query), dict(request.headers), time.monotonic())
         )
         file_id = request.match_info["key"].split("-", 1)[-1]
+        if file_id in self.download_redirects:
+            raise web.HTTPFound(self.download_redirects[file_id])
         if self._failures["download"]:
             self._failures["download"].popleft()
             return web.Response(status=404, text="not ready")
@@ -817,11 +835,43 @@ class FakeSlack(LoopbackServer):
             "permalink": f"{self.base_url}/archives/{channel}/p{ts.replace('.', '')}",
         }
 
+    def _visible_channel(self, channel_id: str) -> Channel | None:
+        """A private channel the bot is not in does not exist as far as the bot can tell
+        (docs.slack.dev, conversations.info and conversations.members: `channel_not_found`)."""
+        channel = self.channels.get(channel_id)
+        if channel is None or (channel.private and not channel.bot_is_member):
+            return None
+        return channel
+
     def _api_conversations_info(self, params: dict[str, Any]) -> dict[str, Any]:
-        channel = self.channels.get(params.get("channel", ""))
+        channel = self._visible_channel(params.get("channel", ""))
         if channel is None:
             return {"ok": False, "error": "channel_not_found"}
-        return {"ok": True, "channel": {"id": channel.id, "name": channel.name, "is_member": channel.bot_is_member}}
+        return {
+            "ok": True,
+            "channel": {
+                "id": channel.id,
+                "name": channel.name,
+                "is_channel": True,
+                "is_group": channel.private,
+                "is_im": False,
+                "is_mpim": False,
+                "is_private": channel.private,
+                "is_member": channel.bot_is_member,
+            },
+        }
+
+    def _api_conversations_members(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Paginated as Slack does: `limit` (default 100) per page, then `next_cursor`."""
+        channel = self._visible_channel(params.get("channel", ""))
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        members = sorted(channel.members | ({self.bot_user_id} if channel.bot_is_member else set()))
+        start = int(params.get("cursor") or 0)
+        limit = int(params.get("limit") or 100)
+        page = members[start : start + limit]
+        cursor = str(start + limit) if start + limit < len(members) else ""
+        return {"ok": True, "members": page, "response_metadata": {"next_cursor": cursor}}
 
     def _api_conversations_replies(self, params: dict[str, Any]) -> dict[str, Any]:
         channel, ts = params.get("channel", ""), params.get("ts", "")
@@ -866,6 +916,8 @@ class FakeSlack(LoopbackServer):
                 "real_name": person.name.title(),
                 "is_admin": user in self.workspace_admins,
                 "is_owner": False,
+                "is_restricted": user in self.guests,
+                "is_ultra_restricted": False,
                 "is_bot": user == self.bot_user_id,
                 "tz": "UTC",
                 "tz_offset": 0,
