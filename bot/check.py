@@ -49,8 +49,8 @@ async def _check_slack(settings: Settings, client: AsyncWebClient, out: list[str
     except SlackApiError as exc:
         out.append(f"✗ Slack: SLACK_BOT_TOKEN was refused ({exc.response.get('error')})")
         return False
-    except aiohttp.ClientError as exc:
-        out.append(f"✗ Slack: cannot reach {settings.slack_api_url} ({type(exc).__name__})")
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        out.append(f"✗ Slack: {slack_unreachable(settings, exc)}")
         return False
     out.append(
         f"✓ Slack: bot token works: @{identity.get('user')} in {identity.get('team')} ({identity.get('team_id')})"
@@ -67,11 +67,35 @@ async def _check_slack(settings: Settings, client: AsyncWebClient, out: list[str
     return True
 
 
+def slack_unreachable(settings: Settings, error: Exception) -> str:
+    return f"could not reach Slack's Web API at {settings.slack_api_url} (SLACK_API_URL): {_reason(error)}"
+
+
+def provider_unreachable(settings: Settings, provider: ImageProvider) -> str:
+    return f"could not reach the image service ({provider.name}) at {provider_location(settings)}"
+
+
+def provider_location(settings: Settings) -> str:
+    """Where the image requests go, and the setting that says so."""
+    if settings.azure_openai_endpoint:
+        return f"{settings.azure_openai_endpoint} (AZURE_OPENAI_ENDPOINT)"
+    if settings.openai_base_url:
+        return f"{settings.openai_base_url} (OPENAI_BASE_URL)"
+    return "https://api.openai.com/v1 (OpenAI's own; OPENAI_BASE_URL is not set)"
+
+
+def _reason(error: Exception) -> str:
+    """A short cause, on one line: no traceback, no nested exception text."""
+    if isinstance(error, aiohttp.ClientConnectorError):
+        return f"cannot connect to {error.host}:{error.port}"
+    return type(error).__name__
+
+
 async def _check_models(settings: Settings, provider: ImageProvider, out: list[str], *, today: date) -> bool:
     """Each model: can it be reached, where it stands in its lifecycle (the catalog's dates,
     and what OpenAI's models endpoint reports), and whether Easel knows its price."""
     ok = True
-    where = settings.azure_openai_endpoint or settings.openai_base_url or "api.openai.com"
+    where = provider_location(settings)
     if settings.image_model is None:
         out.append(f"✓ Images: IMAGE_MODEL is not set: using `{settings.model_id}`, the {provider.name} default")
     for choice in model_choices(settings):

@@ -16,9 +16,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import health, logs, metrics
 from bot.app import build_app
+from bot.check import provider_unreachable, slack_unreachable
 from bot.config import Settings
 from bot.domain.worker import JobWorker, WorkerPolicy
-from bot.errors import ConfigError
+from bot.errors import ConfigError, ProviderTimeout, ProviderUnavailable
 from bot.slack import commands, events
 from bot.slack.client import build_web_client
 from bot.slack.decoding import DisplayNames
@@ -43,6 +44,12 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
                 identity = await client.auth_test()
             except SlackApiError as exc:
                 raise ConfigError(f"SLACK_BOT_TOKEN was refused by Slack: {exc.response.get('error')}") from None
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise ConfigError(slack_unreachable(settings, exc)) from None
+            try:
+                await services.provider.check_reachable()
+            except (ProviderUnavailable, ProviderTimeout):
+                raise ConfigError(provider_unreachable(settings, services.provider)) from None
             logger.info("connected to Slack as %s in %s", identity.get("user"), identity.get("team"))
             names = DisplayNames(client)
             members = Membership(installed_as(identity), names)

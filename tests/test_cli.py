@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
+
+import pytest
 
 from bot.storage import schema
 from tests.conftest import eventually
@@ -53,6 +56,35 @@ async def test_a_missing_token_stops_start_up_with_one_line(tmp_path: Path) -> N
     assert code == 2
     assert err.strip().splitlines() == [err.strip()] and "SLACK_BOT_TOKEN" in err
     assert "Traceback" not in err
+
+
+def closed_port_url(path: str) -> tuple[str, int]:
+    """A URL on which nothing listens (the connection is refused at once), and its port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}{path}", port
+
+
+@pytest.mark.parametrize(
+    ("setting", "path", "line"),
+    [
+        (
+            "SLACK_API_URL",
+            "/api/",
+            "could not reach Slack's Web API at {url} (SLACK_API_URL): cannot connect to {host}",
+        ),
+        ("OPENAI_BASE_URL", "/v1", "could not reach the image service (openai) at {url} (OPENAI_BASE_URL)"),
+    ],
+)
+async def test_an_unreachable_service_stops_start_up_with_one_line(
+    tmp_path: Path, slack: FakeSlack, images: FakeImagesAPI, setting: str, path: str, line: str
+) -> None:
+    url, port = closed_port_url(path)
+    env = {**fake_environment(tmp_path, slack, images), setting: url, "LOG_LEVEL": "ERROR"}
+    code, _out, err = await run_bot(tmp_path, env)
+    assert code == 2 and "Traceback" not in err
+    assert err.strip().splitlines() == ["easel: " + line.format(url=url, host=f"127.0.0.1:{port}")]
 
 
 async def test_a_missing_model_key_is_named(tmp_path: Path) -> None:

@@ -108,6 +108,11 @@ class ImageProvider(Protocol):
         the provider reports for it, when it reports one."""
         ...
 
+    async def check_reachable(self) -> None:
+        """Raise `ProviderUnavailable` or `ProviderTimeout` when the service cannot be reached
+        at all; any answer, even an error, means it can."""
+        ...
+
     async def check_provenance(self, image: GeneratedImage) -> RemoteProvenance | None:
         """The provider's server-side provenance check, or None when it cannot say."""
         ...

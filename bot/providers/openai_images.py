@@ -49,6 +49,7 @@ Sleep = Callable[[float], Awaitable[None]]
 
 # OpenAI bills each streamed partial image as 100 extra image output tokens.
 PREVIEW_OUTPUT_TOKENS = 100
+REACHABLE_TIMEOUT = 10.0  # seconds for the start-up probe
 _BLOCKED_CODES = {"moderation_blocked", "content_policy_violation", "content_filter"}
 _OUTPUT_PARAMETERS = {"output_format", "frame_count", "frame_duration_ms", "svg"}
 _MISSING_MODEL_CODES = {"model_not_found", "DeploymentNotFound", "deployment_not_found"}
@@ -139,6 +140,15 @@ class OpenAIImageProvider:
         except ValueError:
             logger.warning("the models endpoint gave %r an unreadable shutdown date", model)
             return None
+
+    async def check_reachable(self) -> None:
+        """A model listing (free, generates nothing) through the same HTTP stack, proxies and all."""
+        try:
+            await self._client.models.list(timeout=REACHABLE_TIMEOUT)
+        except (openai.APIStatusError, openai.APIResponseValidationError):
+            return  # it answered
+        except openai.OpenAIError as exc:
+            raise map_error(exc, model="", timeout=REACHABLE_TIMEOUT) from exc
 
     async def check_provenance(self, image: GeneratedImage) -> RemoteProvenance | None:
         """OpenAI's content provenance check (C2PA and SynthID); None when it fails, since
