@@ -63,10 +63,11 @@ def build_app(
         context["client"] = client
         await next()
 
-    commands.register(app, services, names)
+    access = ConversationAccess()  # shared: one cache of who may see what
+    commands.register(app, services, names, access)
     events.register(app, services, names, members)
     home.register(app, services)
-    actions.register(app, services, members, ConversationAccess())
+    actions.register(app, services, members, access)
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any], respond: AsyncRespond | None) -> None:

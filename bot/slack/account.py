@@ -13,6 +13,7 @@ from bot.domain.admin import AdminCommand, Exempt, Pause, SetLimits, ShowMyUsage
 from bot.domain.people import Requester
 from bot.slack import blocks
 from bot.slack.lineage_view import lineage_message
+from bot.slack.visibility import ConversationAccess
 from bot.wiring import Services
 
 logger = logging.getLogger(__name__)
@@ -37,13 +38,16 @@ async def answer(
     services: Services,
     *,
     channel: str,
+    access: ConversationAccess,
 ) -> dict[str, Any]:
-    """The ephemeral reply to an account command."""
+    """The ephemeral reply to an account command; provenance only to who may see `channel`
+    (a forged command could name any)."""
     limits, now = services.limits, datetime.now(UTC)
     if isinstance(command, ShowMyUsage):
         return blocks.usage_message(await limits.usage(requester, now=now), user_id=requester.user_id)
     if isinstance(command, ShowProvenance):
-        lineage = await services.lineage.of_file(command.file_id, channel=channel)
+        visible = await access.may_see(client, requester.user_id, channel)
+        lineage = await services.lineage.of_file(command.file_id, channel=channel) if visible else None
         if lineage is None:
             return blocks.message(
                 ":mag: I have no record of that image in this conversation; ask here where it was posted."

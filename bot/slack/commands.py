@@ -18,6 +18,7 @@ from bot.errors import BotError, InputRejected
 from bot.slack import account, blocks, ephemeral, replies
 from bot.slack.decoding import DisplayNames, decode
 from bot.slack.intake import start_job
+from bot.slack.visibility import ConversationAccess
 from bot.wiring import Services
 
 # Bolt sends an ack when its poller, which looks every 10 ms, sees it; yielding that long
@@ -25,7 +26,7 @@ from bot.wiring import Services
 ACK_FLUSH_SECONDS = 0.015
 
 
-def register(app: AsyncApp, services: Services, names: DisplayNames) -> None:
+def register(app: AsyncApp, services: Services, names: DisplayNames, access: ConversationAccess) -> None:
     @app.command("/imagine")
     async def imagine(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond) -> None:
         """Answer bad input and help in the ack itself; everything else after it."""
@@ -44,7 +45,9 @@ def register(app: AsyncApp, services: Services, names: DisplayNames) -> None:
             return
         if account_command is not None:
             await ack()
-            reply = await account.answer(account_command, requester, client, services, channel=command["channel_id"])
+            reply = await account.answer(
+                account_command, requester, client, services, channel=command["channel_id"], access=access
+            )
             await ephemeral.show(respond, reply, what="that answer")
             return
         if isinstance(parsed, HelpWanted) or parsed is None:

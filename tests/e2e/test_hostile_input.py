@@ -265,3 +265,15 @@ async def test_the_token_never_goes_to_another_port_of_slacks_host(
     await eventually(lambda: any("outside Slack" in t for t in bot_replies(slack, thread)), what="the refusal")
     assert not any("Authorization" in headers for headers in elsewhere.requests), "the bot token stayed home"
     assert [r.kind for r in images.requests] == ["generate"]
+
+
+async def test_a_forged_provenance_command_for_a_private_channel_shows_nothing(
+    bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    await private_result(slack)
+    [file_id] = list(slack.files)
+    await slack.slash(
+        f"provenance <{slack.base_url}/files/U0BOT/{file_id}/easel.png>", user="U0EVE", channel="C0PRIVATE"
+    )
+    await eventually(lambda: len(slack.responses) == 1, what="the answer")
+    assert "no record" in slack.responses[0]["text"] and "secret logo" not in json.dumps(slack.responses)
