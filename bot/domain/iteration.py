@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import cast
 
 from bot.config import SIZE_ALIASES, Quality
-from bot.domain.model_options import makes
+from bot.domain.model_options import fit_to_model, makes
 from bot.domain.people import Requester
 from bot.domain.regions import parse_region
 from bot.domain.requests import ImageOptions, OptionDefaults, Prompt
@@ -75,6 +75,8 @@ class Iteration:
             frame_count=row.frame_count,
             frame_ms=row.frame_ms,
         )
+        # The model in use may not be the one that made the original (or take n=3 for an SVG).
+        options = fit_to_model(options, self._defaults.model)
         prompt = Prompt(row.prompt, options, region=parse_region(row.region) if row.region else None)
         edit = None
         if row.edit:

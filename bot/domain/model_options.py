@@ -71,7 +71,7 @@ def fit_to_model(options: ImageOptions, spec: ModelSpec) -> ImageOptions:
             fragment=f"--{kind}",
         )
     if kind == "svg" and options.n != 1:  # image_generate_params.py `svg`: "SVG generation requires n=1"
-        raise InputRejected("an SVG is made one at a time: leave out `--n`", fragment=f"--n {options.n}")
+        raise InputRejected("an SVG is made one at a time", fragment=f"--n {options.n}")
     return replace(options, size=size)
 
 

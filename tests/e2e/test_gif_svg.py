@@ -97,3 +97,24 @@ async def test_a_model_without_gifs_says_which_models_make_them(
     text = ack.payload["text"]
     assert "`gpt-image-2.5-flare` makes no GIF files" in text and "`gpt-image-2.6-flare`" in text
     assert images.requests == []
+
+
+async def test_variations_of_an_svg_are_declined_in_words(
+    flare: RunningBot, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    """Variations asks for three images; an SVG comes one at a time (n=1, image_generate_params.py)."""
+    await slack.slash("a fox logo --svg")
+    await eventually(lambda: "done" in str(slack.messages[0].blocks) if slack.messages else False, what="done")
+    message = slack.messages[0]
+    found = next(
+        element
+        for block in message.blocks or []
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element["action_id"] == "follow_up_variations"
+    )
+    payload = slack.block_action("follow_up_variations", found["value"], message_ts=message.ts)
+    await slack.wait_for_ack(await slack.send_envelope("interactive", payload))
+    await eventually(lambda: bool(slack.responses), what="the answer")
+    assert "an SVG is made one at a time" in str(slack.responses[-1])
+    assert len(images.requests) == 1, "nothing more was asked of the model"
