@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from PIL import Image
 
+from tests.fakes.certificates import root_certificate
 from tests.fakes.timestamp_authority import TimestampAuthority
 
 ISSUER = "OpenAI (test)"
@@ -91,18 +92,7 @@ def make_identity(organisation: str, *, lifetime: datetime.timedelta) -> Identit
     now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     root_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     root_name = _name(f"{organisation} root", organisation)
-    root = (
-        x509.CertificateBuilder()
-        .subject_name(root_name)
-        .issuer_name(root_name)
-        .public_key(root_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(_usage(signer=False), critical=True)
-        .sign(root_key, hashes.SHA256())
-    )
+    root = root_certificate(root_name, root_key, now)
     leaf = (
         x509.CertificateBuilder()
         .subject_name(_name(f"{organisation} signer", organisation))

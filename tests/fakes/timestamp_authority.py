@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from tests.fakes.certificates import root_certificate
+
 SHA256 = "2.16.840.1.101.3.4.2.1"
 ECDSA_SHA256 = "1.2.840.10045.4.3.2"
 SIGNED_DATA = "1.2.840.113549.1.7.2"
@@ -109,18 +111,7 @@ class TimestampAuthority:
         root_key, self._key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
         root_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Easel test TSA root")])
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Easel test TSA")])
-        root = (
-            x509.CertificateBuilder()
-            .subject_name(root_name)
-            .issuer_name(root_name)
-            .public_key(root_key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=3650))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
-            .sign(root_key, hashes.SHA256())
-        )
+        root = root_certificate(root_name, root_key, now)
         self._certificate = (
             x509.CertificateBuilder()
             .subject_name(name)
