@@ -27,9 +27,12 @@ def main(argv: list[str] | None = None) -> int:
     generate = commands.add_parser(
         "generate",
         help="generate without Slack",
-        usage='python -m bot generate "prompt" -o out.png [--size …]',
+        usage='python -m bot generate "prompt" -o out.png [--as NAME] [--size …]',
     )
     generate.add_argument("-o", "--output", type=Path, required=True, help="where to write the image")
+    generate.add_argument(
+        "--as", dest="user", help="whose limits it counts against (default: the login name); the team is `local`"
+    )
     provenance = commands.add_parser("provenance", help="provenance records")
     provenance_commands = provenance.add_subparsers(dest="provenance_command", required=True)
     export = provenance_commands.add_parser("export", help="write the records as JSON Lines")
@@ -65,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             return _export(settings, args.channel, args.since, args.output)
         if args.command == "generate":
             settings.require_provider()
-            return asyncio.run(generate_to_file(settings, " ".join(rest), args.output))
+            return asyncio.run(generate_to_file(settings, " ".join(rest), args.output, user=args.user))
         settings.require_slack()
         settings.require_provider()
         asyncio.run(serve(settings))

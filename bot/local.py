@@ -1,4 +1,6 @@
-"""`python -m bot generate`: the same pipeline as Slack's, writing files instead of posting."""
+"""`python -m bot generate`: the same intake and pipeline as Slack's, writing files instead of
+posting. The run is a job like any other, recorded and charged to a command-line requester:
+team `local`, and the login name (or `--as`) for the user, so its limits hold here too."""
 
 from __future__ import annotations
 
@@ -8,21 +10,17 @@ import sys
 from pathlib import Path
 
 from bot.config import Settings
-from bot.domain.jobs import (
-    DeliveryFailed,
-    FinishedImage,
-    ImageJob,
-    JobResult,
-    JobStatus,
-    Place,
-    PostedImage,
-    RecordUpload,
-)
+from bot.domain.delivery import DeliveryFailed
+from bot.domain.model import FinishedImage, ImageJob, JobRequest, JobResult, JobStatus, Place, PostedImage
 from bot.domain.people import Requester
+from bot.domain.reporter import RecordUpload
 from bot.domain.requests import HelpWanted, parse_prompt
 from bot.errors import BotError, NotDelivered
 from bot.slack.replies import for_error, unexpected
 from bot.wiring import build_services
+
+LOCAL_TEAM = "local"  # the command line's own team: no Slack workspace has this id
+LOCAL_CONVERSATION = "local"
 
 
 class FileReporter:
@@ -61,8 +59,9 @@ class FileReporter:
         self.failure = for_error(error) if error is not None else unexpected(reference)
 
 
-async def generate_to_file(settings: Settings, text: str, output: Path) -> int:
-    """Exit status: 0 when the images were written, 1 otherwise (the reason is printed)."""
+async def generate_to_file(settings: Settings, text: str, output: Path, *, user: str | None = None) -> int:
+    """Exit status: 0 when the images were written, 1 otherwise (the reason is printed: a bad
+    flag, a limit, the model's refusal)."""
     services = build_services(settings)
     try:
         try:
@@ -72,20 +71,26 @@ async def generate_to_file(settings: Settings, text: str, output: Path) -> int:
             return 1
         if isinstance(parsed, HelpWanted):
             print(
-                'usage: python -m bot generate "prompt" -o out.png [--size …] [--quality …] [--n …]',
+                'usage: python -m bot generate "prompt" -o out.png [--as NAME] [--size …] [--quality …] [--n …]',
                 file=sys.stderr,
             )
             return 1
-        requester = Requester("local", getpass.getuser())
-        job = await services.jobs.receive(
-            requester=requester, prompt=parsed, place=Place(conversation="local"), held_by=f"local:{os.getpid()}"
+        request = JobRequest(
+            requester=Requester(LOCAL_TEAM, user or getpass.getuser()),
+            prompt=parsed,
+            place=Place(conversation=LOCAL_CONVERSATION),
         )
+        try:
+            job = await services.intake.submit(request, held_by=f"local:{os.getpid()}")
+        except BotError as error:  # a limit: nothing was made or charged
+            print(for_error(error), file=sys.stderr)
+            return 1
         assert job is not None  # no request key: never a redelivery
         reporter = FileReporter(output)
         try:
-            await services.jobs.run(job, reporter)
+            await services.pipeline.run(job, reporter)
         except DeliveryFailed:  # the file could not be written: no worker may take this job up later
-            await services.jobs.abandon(job, reporter, NotDelivered(1))
+            await services.pipeline.abandon(job, reporter, NotDelivered(1))
         if reporter.failure:
             print(reporter.failure, file=sys.stderr)
             return 1

@@ -54,9 +54,9 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             names = DisplayNames(client)
             members = Membership(installed_as(identity), names)
             app = build_app(settings, services, client, names, identity, members)
-            surface = SlackSurface(client, settings, model=services.jobs.model_id, events=services.events)
+            surface = SlackSurface(client, settings, model=services.pipeline.model_id, events=services.events)
             worker = JobWorker(
-                services.jobs,
+                services.pipeline,
                 services.job_records,
                 services.events,
                 surface,
@@ -68,6 +68,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
                     post_seconds=settings.jobs.post_seconds,
                 ),
                 leases=LeaseHolders(services.database),
+                queued=services.intake.queued,
             )
             worker.start()
             replayer = asyncio.create_task(

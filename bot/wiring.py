@@ -9,13 +9,16 @@ from datetime import date
 from bot.config import Settings
 from bot.domain.catalog import spec_for
 from bot.domain.credentials import CredentialReader, ReadingOptions
+from bot.domain.delivery import Delivery
 from bot.domain.image_work import ImageWork
+from bot.domain.intake import Intake
 from bot.domain.iteration import Iteration
-from bot.domain.jobs import ImageJobs, ModelChoice
 from bot.domain.lifecycle import ModelStatus, status_of
 from bot.domain.limits import LimitPolicy, Limits
 from bot.domain.lineage import LineageBook
+from bot.domain.model import ModelChoice
 from bot.domain.model_options import fit_to_model
+from bot.domain.pipeline import ModelsInUse, Pipeline
 from bot.domain.pricing import MICROS_PER_USD, has_price
 from bot.domain.requests import FORMATS, ImageOptions, OptionDefaults
 from bot.errors import ConfigError, InputRejected
@@ -32,12 +35,12 @@ class Services:
     settings: Settings
     provider: ImageProvider
     database: Database
-    jobs: ImageJobs
+    intake: Intake  # every request, from any surface, becomes a job here
+    pipeline: Pipeline  # the workers (and the command line) run jobs here
     job_records: JobRepository
     events: EventLog
     threads: ThreadImages
     limits: Limits
-    ledger: Ledger
     lineage: LineageBook
     option_defaults: OptionDefaults
     iteration: Iteration
@@ -111,37 +114,46 @@ def build_services(settings: Settings) -> Services:
     database = Database(settings.database_url, upgrade=settings.database_upgrade_on_start)
     threads = ThreadImages(database)
     jobs_repository = JobRepository(database)
-    ledger = Ledger(database)
-    limits = Limits(limit_policy(settings), ledger)
+    limits = Limits(limit_policy(settings), Ledger(database))
+    models = ModelsInUse(model_choices(settings))
+    credentials = CredentialReader(
+        ReadingOptions(
+            trust_anchors=settings.c2pa_trust_anchors,
+            remote_manifest_hosts=settings.c2pa_remote_manifest_hosts,
+        ),
+        timeout=settings.c2pa_read_timeout_seconds,
+    )
     image_work = ImageWork()
+    delivery = Delivery(
+        provider=provider,
+        repository=jobs_repository,
+        images=threads,
+        limits=limits,
+        credentials=credentials,
+        remote_provenance_check=settings.provenance_remote_check,
+        max_attempts=settings.jobs.max_attempts,
+        retry_seconds=settings.jobs.retry_seconds,
+    )
     return Services(
         settings=settings,
         provider=provider,
         database=database,
-        jobs=ImageJobs(
+        intake=Intake(repository=jobs_repository, limits=limits, models=models),
+        pipeline=Pipeline(
             provider=provider,
             repository=jobs_repository,
             images=threads,
             limits=limits,
-            models=model_choices(settings),
-            remote_provenance_check=settings.provenance_remote_check,
-            credentials=CredentialReader(
-                ReadingOptions(
-                    trust_anchors=settings.c2pa_trust_anchors,
-                    remote_manifest_hosts=settings.c2pa_remote_manifest_hosts,
-                ),
-                timeout=settings.c2pa_read_timeout_seconds,
-            ),
-            max_attempts=settings.jobs.max_attempts,
-            retry_seconds=settings.jobs.retry_seconds,
-            previews=settings.preview_partial_images,
+            models=models,
+            credentials=credentials,
             image_work=image_work,
+            delivery=delivery,
+            previews=settings.preview_partial_images,
         ),
         job_records=jobs_repository,
         events=EventLog(database),
         threads=threads,
         limits=limits,
-        ledger=ledger,
         lineage=LineageBook(threads, jobs_repository),
         option_defaults=defaults,
         iteration=Iteration(jobs_repository, threads, Preferences(database), defaults),

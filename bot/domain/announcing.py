@@ -15,7 +15,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from bot.domain.jobs import Clock, ImageJob, ImageJobs, JobReporter, Place, utc_now
+from bot.domain.model import Clock, ImageJob, Place, utc_now
+from bot.domain.pipeline import Pipeline
+from bot.domain.reporter import JobReporter
 from bot.errors import NotAnnounced, NotInChannel
 from bot.storage.repositories import JobRepository, LeaseLost
 
@@ -27,9 +29,9 @@ RETRY_MAX_SECONDS = 30.0
 
 class Announcer:
     def __init__(
-        self, jobs: ImageJobs, repository: JobRepository, *, post_seconds: float, clock: Clock = utc_now
+        self, pipeline: Pipeline, repository: JobRepository, *, post_seconds: float, clock: Clock = utc_now
     ) -> None:
-        self._jobs = jobs
+        self._pipeline = pipeline
         self._repository = repository
         self._post_seconds = post_seconds
         self._clock = clock
@@ -47,12 +49,12 @@ class Announcer:
                 place = await post()
                 break
             except NotInChannel as error:
-                await self._jobs.abandon(job, reporter, error)
+                await self._pipeline.abandon(job, reporter, error)
                 return None
             except Exception as exc:  # Slack is down, or rate-limits longer than a call waits
                 if self._waited(job) + delay > self._post_seconds:
                     logger.error("job %s: its message could not be posted (%s); giving up", job.id, exc)
-                    await self._jobs.abandon(job, reporter, NotAnnounced(self._post_seconds / 60))
+                    await self._pipeline.abandon(job, reporter, NotAnnounced(self._post_seconds / 60))
                     return None
                 logger.warning("job %s: its message could not be posted (%s); again in %.0fs", job.id, exc, delay)
                 await asyncio.sleep(delay)

@@ -18,9 +18,12 @@ from typing import Protocol
 
 from bot import logs, metrics
 from bot.domain.announcing import Announcer
+from bot.domain.delivery import DeliveryFailed
 from bot.domain.grace import finish_within
-from bot.domain.jobs import Clock, DeliveryFailed, ImageJob, ImageJobs, JobReporter, JobStatus, Place, utc_now
+from bot.domain.model import Clock, ImageJob, JobStatus, Place, utc_now
 from bot.domain.owners import host_prefix, is_gone, new_owner_id
+from bot.domain.pipeline import Pipeline
+from bot.domain.reporter import JobReporter
 from bot.domain.sources import FileSource
 from bot.errors import JobInterrupted
 from bot.storage.leases import LeaseHolders
@@ -61,17 +64,19 @@ class WorkerPolicy:
 class JobWorker:
     def __init__(
         self,
-        jobs: ImageJobs,
+        pipeline: Pipeline,
         repository: JobRepository,
         events: EventLog,
         surface: JobSurface,
         policy: WorkerPolicy,
         *,
         leases: LeaseHolders,
+        queued: asyncio.Event,
         clock: Clock = utc_now,
     ) -> None:
         self.owner = new_owner_id()
-        self._jobs = jobs
+        self._pipeline = pipeline
+        self._queued = queued  # set by the intake whenever a job is queued
         self._repository = repository
         self._leases = leases
         self._events = events
@@ -79,7 +84,7 @@ class JobWorker:
         self._policy = policy
         self._clock = clock
         self._lease = timedelta(seconds=policy.lease_seconds)
-        self._announcer = Announcer(jobs, repository, post_seconds=policy.post_seconds, clock=clock)
+        self._announcer = Announcer(pipeline, repository, post_seconds=policy.post_seconds, clock=clock)
         self._running: dict[int, asyncio.Task[None]] = {}
         self._announcing: dict[int, asyncio.Task[None]] = {}  # waiting jobs being shown
         self._shown_positions: dict[int, tuple[int, float]] = {}  # job id: (ahead, when shown)
@@ -101,7 +106,7 @@ class JobWorker:
         (a job cancelled in its model call fails with a message; any other goes back to the
         queue for the next start)."""
         self._stopping.set()
-        self._jobs.queued.set()
+        self._queued.set()
         if self._loop is not None:
             await self._loop
         if self._positions is not None:
@@ -110,14 +115,14 @@ class JobWorker:
 
     async def _work(self) -> None:
         while not self._stopping.is_set():
-            self._jobs.queued.clear()
+            self._queued.clear()
             try:
                 await self._claim()
                 await self._housekeeping()
             except Exception:
                 logger.exception("job worker: could not reach the database; trying again")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._jobs.queued.wait(), timeout=self._policy.poll_seconds)
+                await asyncio.wait_for(self._queued.wait(), timeout=self._policy.poll_seconds)
 
     async def _claim(self) -> None:
         room = self._policy.concurrency - len(self._running)
@@ -162,7 +167,7 @@ class JobWorker:
         tasks.pop(job_id, None)
         if tasks is self._running:
             metrics.JOBS_IN_FLIGHT.dec()
-        self._jobs.queued.set()
+        self._queued.set()
 
     async def _run(self, row: JobRow, *, run: bool = True) -> None:
         """Show the job if it is not yet, then (unless `run` is off: a waiting job) run it."""
@@ -180,16 +185,16 @@ class JobWorker:
         if row.attempts == 1:
             metrics.waited_in_queue((self._clock() - row.created_at).total_seconds())
         try:
-            job = await self._jobs.load(row)
+            job = await self._pipeline.load(row)
             reporter = self._surface.reporter(job)
         except Exception:
             heartbeat.cancel()
             logger.exception("job %s: could not be loaded; its lease will run out and it is tried again", row.id)
             return
-        if job.attempt > self._jobs.max_attempts + 1:
+        if job.attempt > self._pipeline.max_attempts + 1:
             # Taken up again and again without ending: whatever stops it, it will not end now.
             logger.error("job %s: taken up %d times without ending; giving up", job.id, job.attempt)
-            await self._jobs.abandon(job, reporter, JobInterrupted())
+            await self._pipeline.abandon(job, reporter, JobInterrupted())
             heartbeat.cancel()
             return
         try:
@@ -201,7 +206,7 @@ class JobWorker:
                 await self._repository.release_lease(job.id, self.owner)
                 return
             job, reporter = shown, self._surface.reporter(shown)
-            await self._jobs.run(job, reporter, self._surface.files(job))
+            await self._pipeline.run(job, reporter, self._surface.files(job))
         except DeliveryFailed as retry:
             await self._repository.release_lease(
                 job.id, self.owner, not_before=self._clock() + timedelta(seconds=retry.retry_in)
@@ -256,7 +261,7 @@ class JobWorker:
         gone = [owner for owner in holders if is_gone(owner)]
         if gone and await self._leases.expire(gone, now=self._clock()):
             logger.warning("taking over the jobs of %s, which stopped", ", ".join(gone))
-            self._jobs.queued.set()
+            self._queued.set()
 
     async def _show_positions(self) -> None:
         """Tell the people waiting in the queue how many jobs are ahead of them (every few
@@ -283,7 +288,7 @@ class JobWorker:
             try:
                 if row.id in self._running or not await self._repository.is_waiting(row.id):
                     continue  # claimed meanwhile: its own status comes next, not a stale place
-                job = await self._jobs.load(row)
+                job = await self._pipeline.load(row)
                 await self._surface.reporter(job).progress(job, JobStatus.QUEUED, ahead=ahead)
             except Exception:
                 logger.warning("job %s: queue position not shown", row.id, exc_info=True)
@@ -298,7 +303,7 @@ class JobWorker:
         # Recording and queuing take milliseconds; a job still unqueued after two leases was
         # left behind by a process that stopped in between.
         for row in await self._repository.abandoned(received_before=self._clock() - 2 * self._lease):
-            job = await self._jobs.load(row)
+            job = await self._pipeline.load(row)
             logger.warning("job %s was recorded but never queued (a restart); telling its requester", job.id)
-            await self._jobs.abandon(job, self._surface.reporter(job), JobInterrupted())
+            await self._pipeline.abandon(job, self._surface.reporter(job), JobInterrupted())
         await self._events.forget(received_before=self._clock() - EVENT_MEMORY)

@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import metrics
 from bot.domain.iteration import FollowUp
-from bot.domain.jobs import JobStatus
+from bot.domain.model import JobRequest, JobStatus, Place
 from bot.domain.numbers import whole_number
 from bot.domain.people import Requester
 from bot.domain.regions import parse_region
@@ -28,7 +28,6 @@ from bot.errors import BotError, InputRejected, VisitorDeclined
 from bot.slack import blocks, ephemeral, replies
 from bot.slack.account import is_admin
 from bot.slack.home import publish_home
-from bot.slack.intake import start_job
 from bot.slack.lineage_view import lineage_message
 from bot.slack.mrkdwn import slack_date
 from bot.slack.visibility import ConversationAccess
@@ -73,14 +72,14 @@ def register(app: AsyncApp, services: Services, members: Membership, access: Con
                 await _answer(respond, NO_RECORD)
                 return
             again = await services.iteration.follow_up(_job_id(action), kind, channel=_channel(body))
-            await start_job(
-                services,
-                requester=requester,
-                prompt=again.prompt,
-                channel=again.channel,
-                thread_ts=again.thread,
-                edit=again.edit,
-                request_key=f"action:{body['trigger_id']}",
+            await services.intake.submit(
+                JobRequest(
+                    requester=requester,
+                    prompt=again.prompt,
+                    place=Place(conversation=again.channel, thread=again.thread),
+                    edit=again.edit,
+                    request_key=f"action:{body['trigger_id']}",
+                )
             )
         except BotError as error:
             metrics.refused(error)
@@ -172,14 +171,14 @@ def register(app: AsyncApp, services: Services, members: Membership, access: Con
         prompt = replace(prompt, region=region or prompt.region, version=None)
         edit = EditSource(file_ids=tuple(image.slack_file_id for image in chosen if image and image.slack_file_id))
         try:
-            await start_job(
-                services,
-                requester=requester,
-                prompt=prompt,
-                channel=channel,
-                thread_ts=thread,
-                edit=edit,
-                request_key=f"view:{view['id']}",
+            await services.intake.submit(
+                JobRequest(
+                    requester=requester,
+                    prompt=prompt,
+                    place=Place(conversation=channel, thread=thread),
+                    edit=edit,
+                    request_key=f"view:{view['id']}",
+                )
             )
         except BotError as error:
             metrics.refused(error)
@@ -223,7 +222,7 @@ def register(app: AsyncApp, services: Services, members: Membership, access: Con
                     raise
         now = datetime.now(UTC)
         await services.threads.mark_deleted([i.id for i in images if i.id is not None], by=user, at=now)
-        job = await services.jobs.load(row)
+        job = await services.pipeline.load(row)
         if row.status_ts:
             await client.chat_update(
                 channel=row.channel_id,

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.domain.iteration import FollowUp
-from bot.domain.jobs import JobStatus
 from bot.domain.lifecycle import ModelStatus
 from bot.domain.limits import UsageReport, WorkspaceUsage
+from bot.domain.model import JobStatus
 from bot.domain.model_options import shape_sizes
 from bot.domain.people import Requester
 from bot.domain.pricing import usd

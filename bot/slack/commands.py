@@ -12,12 +12,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import metrics
 from bot.domain.admin import parse_account_command
+from bot.domain.model import JobRequest, Place
 from bot.domain.people import Requester
 from bot.domain.requests import HelpWanted, Prompt, parse_prompt
 from bot.errors import BotError, InputRejected
 from bot.slack import account, blocks, ephemeral, replies
 from bot.slack.decoding import DisplayNames, decode
-from bot.slack.intake import start_job
 from bot.slack.visibility import ConversationAccess
 from bot.wiring import Services
 
@@ -81,12 +81,13 @@ async def _start(command: dict[str, Any], services: Services, names: DisplayName
         typed = await names.decode(command.get("text", ""))
         parsed = parse_prompt(typed, await services.iteration.defaults_for(requester))
         assert isinstance(parsed, Prompt)  # the same text parsed to a prompt in the ack
-        await start_job(
-            services,
-            requester=requester,
-            prompt=parsed,
-            channel=command["channel_id"],
-            request_key=_request_key(command),
+        await services.intake.submit(
+            JobRequest(
+                requester=requester,
+                prompt=parsed,
+                place=Place(conversation=command["channel_id"]),
+                request_key=_request_key(command),
+            )
         )
     except BotError as error:
         metrics.refused(error)

@@ -18,13 +18,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import metrics
+from bot.domain.model import JobRequest, Place
 from bot.domain.people import Requester
 from bot.domain.requests import HelpWanted, parse_prompt
 from bot.domain.sources import EditSource
 from bot.errors import BotError, InputRejected
 from bot.slack import blocks, replies
 from bot.slack.decoding import DisplayNames, decode, mentions, without_mention
-from bot.slack.intake import start_job
 from bot.slack.publisher import CANNOT_POST
 from bot.slack.workspaces import Membership, of_event
 from bot.storage.repositories import Attachment
@@ -182,14 +182,14 @@ async def _answer(
         )
         return
     try:
-        await start_job(
-            services,
-            requester=requester,
-            prompt=parsed,
-            channel=channel,
-            thread_ts=home,
-            edit=edit,
-            request_key=_request_key(event, body),
+        await services.intake.submit(
+            JobRequest(
+                requester=requester,
+                prompt=parsed,
+                place=Place(conversation=channel, thread=home),
+                edit=edit,
+                request_key=_request_key(event, body),
+            )
         )
     except BotError as error:  # a limit, or a conversation Easel may not post in
         metrics.refused(error)

@@ -16,7 +16,8 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.config import Settings
-from bot.domain.jobs import FinishedImage, ImageJob, JobResult, JobStatus, Place, PostedImage, RecordUpload
+from bot.domain.model import FinishedImage, ImageJob, JobResult, JobStatus, Place, PostedImage
+from bot.domain.reporter import RecordUpload
 from bot.domain.sources import FileSource
 from bot.errors import BotError, NotInChannel
 from bot.providers.base import MIME_TYPES
