@@ -4,9 +4,11 @@ that answers /imagine and stops cleanly on SIGTERM."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -178,6 +180,43 @@ async def test_generate_writes_the_api_bytes(tmp_path: Path, slack: FakeSlack, i
     assert (tmp_path / "out.png").read_bytes() == images.outputs[0]
     assert images.requests[0].fields["size"] == "1536x1024"
     assert "sha256" in out
+
+
+def rows(tmp_path: Path, query: str) -> list[tuple[object, ...]]:
+    with contextlib.closing(sqlite3.connect(tmp_path / "e.db")) as database:
+        return database.execute(query).fetchall()
+
+
+async def test_generate_is_recorded_and_charged_to_the_command_line_requester(
+    tmp_path: Path, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    env = fake_environment(tmp_path, slack, images)
+    code, _, err = await run_bot(tmp_path, env, "generate", "a lighthouse", "-o", "out.png", "--as", "ada")
+    assert code == 0, err
+    assert rows(tmp_path, "SELECT team_id, user_id, channel_id, status FROM jobs") == [
+        ("local", "ada", "local", "done")
+    ]
+    job_id = rows(tmp_path, "SELECT id FROM jobs")[0][0]
+    charges = rows(tmp_path, "SELECT team_id, user_id, job_id, status, images FROM ledger")
+    assert charges == [("local", "ada", job_id, "settled", 1)]
+
+
+async def test_generate_over_the_daily_image_limit_is_refused_in_words_and_makes_nothing(
+    tmp_path: Path, slack: FakeSlack, images: FakeImagesAPI
+) -> None:
+    env = {**fake_environment(tmp_path, slack, images), "LIMIT_USER_IMAGES_PER_DAY": "2"}
+    code, _, err = await run_bot(tmp_path, env, "generate", "a lighthouse", "-o", "first.png", "--as", "ada")
+    assert code == 0, err
+    code, _, err = await run_bot(tmp_path, env, "generate", "two boats", "-o", "more.png", "--n", "2", "--as", "ada")
+    assert code == 1 and "Traceback" not in err
+    assert "That would go over your limit for images today: 1 used of 2." in err
+    assert len(images.requests) == 1
+    written = await asyncio.to_thread(lambda: sorted(path.name for path in tmp_path.glob("*.png")))
+    assert written == ["first.png"]
+    assert rows(tmp_path, "SELECT status, error FROM jobs ORDER BY id") == [("done", None), ("failed", "LimitReached")]
+    assert rows(tmp_path, "SELECT status FROM ledger") == [("settled",)], "the refused run reserved nothing"
+    code, _, err = await run_bot(tmp_path, env, "generate", "a boat", "-o", "other.png", "--as", "grace")
+    assert code == 0, "the limit is ada's own: another requester still has room"
 
 
 async def test_generate_reports_a_bad_flag(tmp_path: Path, slack: FakeSlack, images: FakeImagesAPI) -> None:
