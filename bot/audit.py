@@ -8,8 +8,8 @@ from typing import Any, TextIO
 
 from bot.config import Settings
 from bot.storage.database import Database
-from bot.storage.repositories import ThreadImages
 from bot.storage.tables import ImageRow, JobRow
+from bot.storage.thread_images import ThreadImages
 
 
 async def export_provenance(settings: Settings, *, channel: str | None, since: datetime, out: TextIO) -> int:

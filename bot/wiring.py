@@ -25,7 +25,11 @@ from bot.errors import ConfigError, InputRejected
 from bot.providers.base import ImageProvider
 from bot.providers.factory import build_provider
 from bot.storage.database import Database
-from bot.storage.repositories import EventLog, JobRepository, Ledger, Preferences, ThreadImages
+from bot.storage.event_log import EventLog
+from bot.storage.job_records import JobRepository
+from bot.storage.ledger import Ledger
+from bot.storage.preferences import Preferences
+from bot.storage.thread_images import ThreadImages
 
 logger = logging.getLogger(__name__)
 

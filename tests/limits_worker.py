@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from bot.domain.limits import LimitPolicy, LimitReached, Limits
 from bot.domain.people import Requester
 from bot.storage.database import Database
-from bot.storage.repositories import Ledger
+from bot.storage.ledger import Ledger
 
 
 async def race(url: str, attempts: int, allowance: int) -> int:

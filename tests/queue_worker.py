@@ -11,7 +11,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from bot.storage.database import Database
-from bot.storage.repositories import JobRepository
+from bot.storage.job_records import JobRepository
 
 
 async def drain(url: str, start_at: float) -> list[int]:

@@ -19,7 +19,7 @@ from bot.domain.model import Clock, ImageJob, Place, utc_now
 from bot.domain.pipeline import Pipeline
 from bot.domain.reporter import JobReporter
 from bot.errors import NotAnnounced, NotInChannel
-from bot.storage.repositories import JobRepository, LeaseLost
+from bot.storage.job_records import JobRepository, LeaseLost
 
 logger = logging.getLogger(__name__)
 

@@ -23,8 +23,9 @@ from bot.domain.provenance import ParentImage, Provenance
 from bot.domain.reporter import JobReporter
 from bot.errors import BotError, NotDelivered
 from bot.providers.base import GeneratedImage, ImageProvider, ProviderResult
-from bot.storage.repositories import JobRepository, LeaseLost, ThreadImages
+from bot.storage.job_records import JobRepository, LeaseLost
 from bot.storage.tables import ImageRow, JobOutput
+from bot.storage.thread_images import ThreadImages
 
 logger = logging.getLogger(__name__)
 RETRY_MAX_SECONDS = 300.0  # the longest wait before a failed delivery is tried again

@@ -18,7 +18,7 @@ from bot.domain.model import Clock, ImageJob, JobRequest, JobStatus, utc_now
 from bot.domain.pipeline import ModelsInUse
 from bot.domain.pricing import estimate_micros
 from bot.errors import BotError
-from bot.storage.repositories import JobRepository
+from bot.storage.job_records import JobRepository
 from bot.storage.tables import JobRow
 
 logger = logging.getLogger(__name__)

@@ -19,7 +19,9 @@ from bot.domain.requests import ImageOptions, OptionDefaults, Prompt
 from bot.domain.sources import EditSource
 from bot.errors import InputRejected
 from bot.providers.base import OutputFormat
-from bot.storage.repositories import JobRepository, Preferences, ThreadImages
+from bot.storage.job_records import JobRepository
+from bot.storage.preferences import Preferences
+from bot.storage.thread_images import ThreadImages
 
 VARIATIONS = 3  # new images a Variations click asks for
 

@@ -1,6 +1,6 @@
 """Per-user and per-workspace limits, checked and reserved atomically before any model call.
 
-The rules live here; `bot.storage.repositories.Ledger` runs them inside one database
+The rules live here; `bot.storage.ledger.Ledger` runs them inside one database
 transaction that no other reservation of the workspace can interleave with, on SQLite and on
 PostgreSQL alike, so N simultaneous requests with room for k let exactly k through.
 """
@@ -15,7 +15,7 @@ from bot.domain.people import Requester
 from bot.domain.pricing import MICROS_PER_USD, cost_micros, usd
 from bot.errors import BotError
 from bot.providers.base import Usage
-from bot.storage.repositories import Ledger, Totals, Windows
+from bot.storage.ledger import Ledger, Totals, Windows
 from bot.storage.tables import LimitOverride
 
 

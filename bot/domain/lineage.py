@@ -8,8 +8,9 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.storage.repositories import JobRepository, ThreadImages
+from bot.storage.job_records import JobRepository
 from bot.storage.tables import ImageRow
+from bot.storage.thread_images import ThreadImages
 
 MAX_STEPS = 100  # walked back; a view shows the latest and links the rest
 

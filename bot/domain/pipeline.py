@@ -42,8 +42,9 @@ from bot.providers.base import (
     SourceImage,
     Usage,
 )
-from bot.storage.repositories import JobRepository, LeaseLost, NewOutput, ThreadImages
+from bot.storage.job_records import JobRepository, LeaseLost, NewOutput
 from bot.storage.tables import JobRow
+from bot.storage.thread_images import ThreadImages
 
 logger = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from bot.domain.imaging import (
 from bot.domain.regions import region_mask
 from bot.domain.requests import Prompt
 from bot.errors import InputRejected
-from bot.storage.repositories import ThreadImages
 from bot.storage.tables import ImageRow
+from bot.storage.thread_images import ThreadImages
 
 MAX_SOURCE_IMAGES = 16
 T = TypeVar("T")

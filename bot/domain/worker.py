@@ -26,8 +26,9 @@ from bot.domain.pipeline import Pipeline
 from bot.domain.reporter import JobReporter
 from bot.domain.sources import FileSource
 from bot.errors import JobInterrupted
+from bot.storage.event_log import EventLog
+from bot.storage.job_records import JobRepository
 from bot.storage.leases import LeaseHolders
-from bot.storage.repositories import EventLog, JobRepository
 from bot.storage.tables import JobRow
 
 logger = logging.getLogger(__name__)

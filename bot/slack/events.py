@@ -27,7 +27,7 @@ from bot.slack import blocks, replies
 from bot.slack.decoding import DisplayNames, decode, mentions, without_mention
 from bot.slack.publisher import CANNOT_POST
 from bot.slack.workspaces import Membership, of_event
-from bot.storage.repositories import Attachment
+from bot.storage.thread_images import Attachment
 from bot.wiring import Services
 
 logger = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from bot.slack import blocks, replies
 from bot.slack.files import SlackFiles
 from bot.slack.pacing import PacedWebClient
 from bot.slack.status_lines import StatusLines
-from bot.storage.repositories import EventLog
+from bot.storage.event_log import EventLog
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select, update
 
 from bot.storage.database import Database
-from bot.storage.repositories import RUNNABLE_STATUSES
+from bot.storage.job_records import RUNNABLE_STATUSES
 from bot.storage.tables import JobRow
 
 

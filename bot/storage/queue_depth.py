@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, col, func, select
 
 from bot.storage.database import Database
-from bot.storage.repositories import RUNNABLE_STATUSES
+from bot.storage.job_records import RUNNABLE_STATUSES
 from bot.storage.tables import JobRow
 
 

@@ -1,4 +1,4 @@
-"""The database tables. Queries live in `bot.storage.repositories`, nowhere else."""
+"""The database tables. Queries live in the repositories beside them (`bot.storage`), nowhere else."""
 
 from __future__ import annotations
 

@@ -26,8 +26,10 @@ from bot.domain.sources import DownloadedFile, EditSource
 from bot.errors import BotError, ModelRetired
 from bot.providers.base import GeneratedImage, ImageCall, PreviewSink, ProviderResult, RemoteProvenance, Usage
 from bot.storage.database import Database
-from bot.storage.repositories import JobRepository, Ledger, ThreadImages
+from bot.storage.job_records import JobRepository
+from bot.storage.ledger import Ledger
 from bot.storage.tables import JobRow, LedgerRow
+from bot.storage.thread_images import ThreadImages
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)  # a fixed clock: nothing depends on today's date
 PRIMARY = ModelChoice(call_name="gpt-image-2.5-flare", model_id="gpt-image-2.5-flare", setting="IMAGE_MODEL")

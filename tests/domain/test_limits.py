@@ -25,7 +25,7 @@ from bot.domain.people import Requester
 from bot.domain.pricing import MICROS_PER_USD, cost_micros
 from bot.providers.base import Usage
 from bot.storage.database import Database
-from bot.storage.repositories import Ledger
+from bot.storage.ledger import Ledger
 
 ALICE = Requester("T1", "U1")
 BOB = Requester("T1", "U2")

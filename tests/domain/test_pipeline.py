@@ -11,7 +11,7 @@ from bot.domain.delivery import DeliveryFailed
 from bot.domain.model import ImageJob, JobStatus, Place
 from bot.domain.sources import DownloadedFile, EditSource
 from bot.errors import ModelBlocked, ModelRetired
-from bot.storage.repositories import Attachment
+from bot.storage.thread_images import Attachment
 from tests.domain.job_fakes import (
     FALLBACK,
     NOW,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.storage.database import Database
-from bot.storage.repositories import JobRepository, LeaseLost, NewOutput
+from bot.storage.job_records import JobRepository, LeaseLost, NewOutput
 from bot.storage.tables import JobRow
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)

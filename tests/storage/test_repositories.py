@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from bot.storage.database import Database
-from bot.storage.repositories import Attachment, EventLog, JobRepository, ThreadImages
+from bot.storage.event_log import EventLog
+from bot.storage.job_records import JobRepository
 from bot.storage.tables import JobRow
+from bot.storage.thread_images import Attachment, ThreadImages
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 

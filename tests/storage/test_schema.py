@@ -20,8 +20,12 @@ from bot.errors import ConfigError
 from bot.storage import schema
 from bot.storage.database import Database
 from bot.storage.engines import make_engine
-from bot.storage.repositories import EventLog, JobRepository, Ledger, Preferences, ThreadImages
+from bot.storage.event_log import EventLog
+from bot.storage.job_records import JobRepository
+from bot.storage.ledger import Ledger
+from bot.storage.preferences import Preferences
 from bot.storage.tables import JobRow
+from bot.storage.thread_images import ThreadImages
 
 LAYOUTS = Path(__file__).with_name("earlier_layouts")
 THEN = datetime(2026, 11, 29, 9, 30, tzinfo=UTC)

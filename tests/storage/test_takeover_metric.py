@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.metrics import REGISTRY
 from bot.storage.database import Database
-from bot.storage.repositories import JobRepository
+from bot.storage.job_records import JobRepository
 from tests.storage.test_job_queue import LEASE, NOW, queued
 
 
