@@ -5,7 +5,9 @@ team `local`, and the login name (or `--as`) for the user, so its limits hold he
 from __future__ import annotations
 
 import getpass
+import html
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -21,6 +23,13 @@ from bot.wiring import build_services
 
 LOCAL_TEAM = "local"  # the command line's own team: no Slack workspace has this id
 LOCAL_CONVERSATION = "local"
+SLACK_DATE = re.compile(r"<!date\^[^|>]*\|([^>]*)>")  # `bot.slack.mrkdwn.slack_date`: keep its fallback
+LEADING_EMOJI = re.compile(r"^:[a-z0-9_+-]+: ")
+
+
+def for_terminal(words: str) -> str:
+    """Slack's words for a terminal: dates as their UTC fallback, no leading emoji code."""
+    return html.unescape(LEADING_EMOJI.sub("", SLACK_DATE.sub(r"\1", words)))
 
 
 class FileReporter:
@@ -56,7 +65,7 @@ class FileReporter:
         print(f"{job.requester.user_id} is paused for today after {strikes} blocked requests", file=sys.stderr)
 
     async def failed(self, job: ImageJob, error: BotError | None, reference: str) -> None:
-        self.failure = for_error(error) if error is not None else unexpected(reference)
+        self.failure = for_terminal(for_error(error) if error is not None else unexpected(reference))
 
 
 async def generate_to_file(settings: Settings, text: str, output: Path, *, user: str | None = None) -> int:
@@ -67,7 +76,7 @@ async def generate_to_file(settings: Settings, text: str, output: Path, *, user:
         try:
             parsed = parse_prompt(text, services.option_defaults)
         except BotError as error:
-            print(for_error(error), file=sys.stderr)
+            print(for_terminal(for_error(error)), file=sys.stderr)
             return 1
         if isinstance(parsed, HelpWanted):
             print(
@@ -83,7 +92,7 @@ async def generate_to_file(settings: Settings, text: str, output: Path, *, user:
         try:
             job = await services.intake.submit(request, held_by=f"local:{os.getpid()}")
         except BotError as error:  # a limit: nothing was made or charged
-            print(for_error(error), file=sys.stderr)
+            print(for_terminal(for_error(error)), file=sys.stderr)
             return 1
         assert job is not None  # no request key: never a redelivery
         reporter = FileReporter(output)

@@ -209,7 +209,8 @@ async def test_generate_over_the_daily_image_limit_is_refused_in_words_and_makes
     assert code == 0, err
     code, _, err = await run_bot(tmp_path, env, "generate", "two boats", "-o", "more.png", "--n", "2", "--as", "ada")
     assert code == 1 and "Traceback" not in err
-    assert "That would go over your limit for images today: 1 used of 2." in err
+    assert err.startswith("That would go over your limit for images today: 1 used of 2. It resets 20"), err
+    assert "UTC. Nothing was generated or charged." in err and "<!date" not in err, "plain words in a terminal"
     assert len(images.requests) == 1
     written = await asyncio.to_thread(lambda: sorted(path.name for path in tmp_path.glob("*.png")))
     assert written == ["first.png"]
