@@ -109,8 +109,9 @@ def postgres_url(postgres: PostgresServer) -> str:
 
 
 @pytest.fixture
-def empty_postgres(postgres_url: str) -> str:
+def empty_postgres(request: pytest.FixtureRequest, postgres_url: str) -> str:
     """The session's server with no table at all (not even Alembic's) for each test."""
+    assert request.node.get_closest_marker("slow"), "mark a test on PostgreSQL slow: the quick loop starts no server"
     engine = make_engine(postgres_url)
     existing = MetaData()
     existing.reflect(engine)

@@ -20,6 +20,8 @@ from tests.e2e.test_http_mode import free_port
 from tests.fakes.fake_images import FakeImagesAPI
 from tests.fakes.fake_slack import FakeSlack
 
+pytestmark = pytest.mark.slow  # each test starts `python -m bot` as a process
+
 
 def environment(tmp_path: Path, **values: str) -> dict[str, str]:
     """A clean environment: nothing of the developer's own tokens leaks in."""

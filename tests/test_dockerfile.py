@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 
@@ -34,6 +36,7 @@ def test_the_image_is_slim_non_root_and_runs_the_bot() -> None:
     assert healthchecks and healthchecks[-1].endswith('CMD ["python", "-m", "bot", "ready"]')
 
 
+@pytest.mark.slow  # a fresh virtual environment and a full install
 def test_the_build_steps_install_a_bot_that_starts(tmp_path: Path) -> None:
     context = tmp_path / "app"
     context.mkdir()

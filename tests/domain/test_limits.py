@@ -33,7 +33,7 @@ NOON = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 ROOMY = {"concurrent_jobs": 1000, "requests_per_minute": 1000}
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.slow)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'limits.db'}"
@@ -73,6 +73,7 @@ async def test_exactly_k_of_n_simultaneous_requests_get_through(database_url: st
     assert sum(outcomes) == 5
 
 
+@pytest.mark.slow
 def test_two_processes_on_one_postgresql_share_one_allowance(fresh_postgres: str) -> None:
     workers = [
         subprocess.Popen(

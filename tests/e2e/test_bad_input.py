@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlmodel import Session, select
 
 from bot.storage.tables import JobRow, LedgerRow
@@ -51,6 +52,7 @@ async def test_a_thread_easel_cannot_read_gets_an_answer_in_private(
     assert [charge.status for charge in charges] == ["released"]
 
 
+@pytest.mark.slow
 async def test_a_deleted_request_message_does_not_lose_the_image(
     bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
 ) -> None:

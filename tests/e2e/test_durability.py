@@ -30,6 +30,8 @@ from tests.fakes.fake_images import FakeImagesAPI, Fault
 from tests.fakes.fake_slack import FakeSlack
 from tests.postgres import PostgresServer
 
+pytestmark = pytest.mark.slow  # bot restarts, SIGKILLed processes, PostgreSQL restarts, waits for backoff
+
 
 def rows(database_url: str) -> tuple[list[JobRow], list[LedgerRow]]:
     engine = create_engine(database_url)

@@ -16,6 +16,8 @@ from tests.conftest import RunningBot, eventually, start_bot, stop_bot
 from tests.fakes.fake_images import FakeImagesAPI, Fault
 from tests.fakes.fake_slack import FakeSlack
 
+pytestmark = pytest.mark.slow  # waits for Retry-After, shutdowns with jobs in flight
+
 
 def thread_texts(slack: FakeSlack) -> list[str]:
     if not slack.messages:

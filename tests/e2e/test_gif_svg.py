@@ -22,6 +22,8 @@ from tests.e2e.test_imagine import note_text
 from tests.fakes.fake_images import FakeImagesAPI
 from tests.fakes.fake_slack import FakeSlack
 
+pytestmark = pytest.mark.slow  # animations and SVGs generated and posted
+
 MODEL = "gpt-image-2.6-flare"
 
 

@@ -22,6 +22,8 @@ from tests.fakes.fake_slack import FakeSlack
 from tests.fakes.foreign_host import ForeignHost
 from tests.fakes.large_png import solid_png
 
+pytestmark = pytest.mark.slow  # many bot runs over hostile files and text
+
 # `²` is what AltGr+2 types on a German keyboard: `str.isdigit` takes it, `int()` does not.
 # `٣` is an Arabic-Indic three, which `int()` would quietly read as 3.
 NOT_ASCII_DIGITS = ["²", "٣", "1²"]

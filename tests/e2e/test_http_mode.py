@@ -48,6 +48,7 @@ async def wait_until_healthy(base: str) -> None:
     raise AssertionError(f"{base} never became healthy")
 
 
+@pytest.mark.slow
 async def test_a_signed_slash_command_is_acked_and_answered(
     http_bot: str, slack: FakeSlack, images: FakeImagesAPI
 ) -> None:

@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import json
 
+import pytest
 from sqlmodel import Session, select
 
 from bot.config import Secret, Settings
@@ -66,6 +67,7 @@ async def test_imagine_posts_the_exact_image_in_a_thread_with_its_note(
     assert image.sha256 == hashlib.sha256(images.outputs[0]).hexdigest()
 
 
+@pytest.mark.slow
 async def test_options_reach_the_model_and_every_image_is_posted(
     bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
 ) -> None:
@@ -80,6 +82,7 @@ async def test_options_reach_the_model_and_every_image_is_posted(
     assert "image 1 of 2" in note_text(uploads[0].blocks) and "image 2 of 2" in note_text(uploads[1].blocks)
 
 
+@pytest.mark.slow
 async def test_transparent_asks_for_a_transparent_background(
     bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI
 ) -> None:
@@ -150,6 +153,7 @@ async def test_a_mention_generates_in_the_mention_thread(
     assert images.requests[0].fields["quality"] == "low"
 
 
+@pytest.mark.slow
 async def test_a_retried_event_is_handled_once(bot: RunningBot, slack: FakeSlack, images: FakeImagesAPI) -> None:
     payload = slack.message_event("@Easel a lighthouse")
     for attempt in range(3):
@@ -159,6 +163,7 @@ async def test_a_retried_event_is_handled_once(bot: RunningBot, slack: FakeSlack
     assert len(images.requests) == 1
 
 
+@pytest.mark.slow
 async def test_azure_openai_serves_the_same_flow(settings: Settings, slack: FakeSlack, images: FakeImagesAPI) -> None:
     azure = dataclasses.replace(
         settings,

@@ -18,6 +18,8 @@ from tests.conftest import RunningBot, eventually, start_bot, stop_bot
 from tests.fakes.fake_images import FakeImagesAPI
 from tests.fakes.fake_slack import FakeSlack, PostedMessage
 
+pytestmark = pytest.mark.slow  # a generated image before each click, some through several requests
+
 
 @pytest.fixture
 async def bot(settings: Settings, slack: FakeSlack, images: FakeImagesAPI) -> AsyncIterator[RunningBot]:

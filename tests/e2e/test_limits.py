@@ -25,6 +25,8 @@ from tests.fakes.environment import bot_environment
 from tests.fakes.fake_images import FakeImagesAPI, Fault
 from tests.fakes.fake_slack import FakeSlack
 
+pytestmark = pytest.mark.slow  # bursts of requests, two bot processes on PostgreSQL
+
 ROOMY = LimitSettings(concurrent_jobs=100, requests_per_minute=100)
 
 

@@ -26,6 +26,8 @@ from tests.fakes.fake_images import FakeImagesAPI, Fault
 from tests.fakes.fake_slack import FakeSlack
 from tests.postgres import PostgresServer
 
+pytestmark = pytest.mark.slow  # readiness follows Slack and PostgreSQL going away and coming back
+
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 

@@ -39,6 +39,8 @@ from tests.fakes.c2pa_signing import (
 from tests.fakes.fake_images import FakeImagesAPI
 from tests.fakes.fake_slack import FakeSlack
 
+pytestmark = pytest.mark.slow  # signs and checks C2PA manifests across chains of generated images
+
 UNVERIFIED = "claims to be signed by OpenAI (test) (not verified)"
 CLAIMED = "claims to be signed by OpenAI (test)"
 

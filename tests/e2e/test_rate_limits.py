@@ -21,6 +21,8 @@ from tests.conftest import RunningBot, eventually, start_bot, stop_bot
 from tests.fakes.fake_images import FakeImagesAPI
 from tests.fakes.fake_slack import FakeSlack
 
+pytestmark = pytest.mark.slow  # fifty requests at once, and waits out Slack's 429s
+
 # The Web API calls of one normal one-image request: its message, the two upload calls, the
 # final update (the upload itself goes to the URL Slack hands out, not to the Web API).
 ONE_IMAGE = Counter(

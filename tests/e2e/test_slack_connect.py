@@ -4,12 +4,15 @@ and declines people of other organisations."""
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import Session, select
 
 from bot.storage.tables import JobRow
 from tests.conftest import RunningBot, eventually
 from tests.fakes.fake_images import FakeImagesAPI
 from tests.fakes.fake_slack import FakeSlack, SharedChannel
+
+pytestmark = pytest.mark.slow  # generated images clicked from other organisations
 
 
 def declined(slack: FakeSlack) -> list[str]:

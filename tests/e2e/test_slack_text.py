@@ -20,6 +20,8 @@ from tests.conftest import RunningBot, eventually, start_bot, stop_bot
 from tests.fakes.fake_images import FakeImagesAPI
 from tests.fakes.fake_slack import FakeSlack, PostedMessage
 
+pytestmark = pytest.mark.slow  # hostile text through every surface, each generating
+
 # What people type that Slack turns into `&amp;`, `&lt;`, `&gt;` or into live tokens.
 HOSTILE = (
     "Tom & Jerry <3 at acme.com for @bob in #general, ping @here @channel @everyone @designers "

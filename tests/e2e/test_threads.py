@@ -17,6 +17,8 @@ from tests.fakes.fake_images import FakeImagesAPI, RecordedImageRequest
 from tests.fakes.fake_slack import FakeSlack
 from tests.fakes.foreign_host import ForeignHost
 
+pytestmark = pytest.mark.slow  # each test generates, then edits in the thread
+
 pillow_heif.register_heif_opener()
 
 

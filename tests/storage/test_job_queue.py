@@ -21,7 +21,7 @@ NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=60)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.slow)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'queue.db'}"
@@ -155,6 +155,7 @@ def keyed(key: str) -> JobRow:
     )
 
 
+@pytest.mark.slow  # worker processes, each importing the bot
 def test_processes_sharing_one_queue_run_each_job_exactly_once(database_url: str) -> None:
     """Three processes drain 90 jobs at once; on SQLite they contend for the write lock
     (busy, not failing), on PostgreSQL they skip each other's locked rows."""

@@ -31,7 +31,7 @@ LAYOUTS = Path(__file__).with_name("earlier_layouts")
 THEN = datetime(2026, 11, 29, 9, 30, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'easel.db'}"
