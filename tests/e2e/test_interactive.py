@@ -253,6 +253,7 @@ async def test_delete_by_someone_else_is_refused_unless_they_are_an_admin(
 
     await click(slack, result, "delete_images", user="U0ADMIN")
     await eventually(lambda: not slack.files, what="the admin's delete")
+    await eventually(lambda: "deleted by <@U0ADMIN>" in str(result.blocks), what="the status")  # marked by then
     assert rows(bot)[2][0].deleted_by == "U0ADMIN"
 
 
