@@ -1,13 +1,17 @@
-"""Staying within Slack's rate limits: one budget per Web API method, and per channel for
-`chat.postMessage`, shared by every task of the process.
+"""Staying within Slack's rate limits by following Slack's own signal, the 429.
 
-Slack limits "per API method per app per workspace", each method by its tier (Tier 3 about 50
-a minute, Tier 4 about 100, windows per minute with bursts allowed), and `chat.postMessage`
-about 1 per second per channel with short bursts; over a limit it answers HTTP 429 with
-`Retry-After` seconds (https://docs.slack.dev/apis/web-api/rate-limits). Waiting for a turn
-here costs nothing; a 429 costs a round trip and holds up the whole method, so every call
-waits for its turn first, and a 429 pauses its method for everyone until `Retry-After` has
-passed. Other replicas share Slack's limits, not this budget: their 429s pace them.
+Slack limits "per API method per app per workspace", each method by its tier (Tier 3 "50+ per
+minute", Tier 4 "100+ per minute", windows per minute, "bursts allowed"), and
+`chat.postMessage` about 1 per second per channel with short bursts; over a limit it answers
+HTTP 429 with `Retry-After` seconds (https://docs.slack.dev/apis/web-api/rate-limits). The
+published figures are floors and the bursts Slack allows are not published, so Easel does not
+pace below them on its own: a key (a method, or `chat.postMessage` in one channel) is called
+at once until Slack rate-limits it. A 429 pauses that key for every task of the process until
+`Retry-After` has passed, then paces it by its published tier (one budget per key) until a
+minute passes without a 429 (`QUIET_SECONDS`). A key never has more than `IN_FLIGHT` calls
+out (or in line for its budget) at once, so a burst that meets an unknown limit gets at most
+that many 429s before the key is paced. Other replicas share Slack's limits, not this budget:
+their own 429s pace them.
 
 slack_sdk's own `AsyncRateLimitErrorRetryHandler` sleeps out one Retry-After per call
 (`max_retry_count=1` by default) and knows nothing of other calls waiting for the same method;
@@ -18,8 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,15 +46,15 @@ class Rate:
     burst: int
 
 
-# A little under Slack's figures: calls reach Slack a little earlier or later than they left
-# here, and a 429 pauses the whole method.
+# A little under Slack's figures: once Slack has said no, calls reach it a little earlier or
+# later than they left here, and another 429 would pause the key again.
 TIER_3 = Rate(per_minute=48, burst=45)
 TIER_4 = Rate(per_minute=95, burst=90)
 # chat.postMessage: "one message per second per channel", "short bursts >1 allowed".
 PER_CHANNEL = Rate(per_minute=57, burst=3)
 
 # The tier of each method Easel calls, from its page in Slack's method reference. Methods
-# not named here are paced by Slack's 429s alone.
+# not named here are paused by Slack's 429s but have no budget of their own.
 METHOD_RATES: dict[str, Rate] = {
     "chat.update": TIER_3,
     "chat.delete": TIER_3,
@@ -66,6 +72,15 @@ METHOD_RATES: dict[str, Rate] = {
     "views.publish": TIER_4,
 }
 POST_MESSAGE = "chat.postMessage"
+
+# Slack counts its limits in windows of a minute: a key that went a minute without a 429 is
+# in a window Slack has not refused, and may burst again. Shorter, and a burst could meet the
+# same window's limit again; much longer, and one 429 would slow a key long after Slack's
+# window has passed.
+QUIET_SECONDS = 60.0
+# Calls of one key out at once. Against a local Slack that answers in milliseconds this is
+# still hundreds a second; against a limit it is the most 429s one burst can cost.
+IN_FLIGHT = 8
 
 
 class _Budget:
@@ -90,9 +105,52 @@ class _Budget:
         wait = max(self._due, now) - self._tolerance - now
         return wait if wait > 1e-6 else 0.0  # within a burst (give or take float rounding)
 
+    def empty_until(self, moment: float) -> None:
+        """Slack said no: the first turn comes at `moment`, the next ones one interval apart
+        (turns reserved before are taken again by their callers)."""
+        self._due = moment + self._tolerance
+
+
+class _Key:
+    """What one rate-limited key (a method, or chat.postMessage in a channel) has been told."""
+
+    def __init__(self, rate: Rate | None, clock: Callable[[], float]) -> None:
+        self.budget = _Budget(rate, clock) if rate is not None else None
+        self.clock = clock
+        self.slots = asyncio.Semaphore(IN_FLIGHT)
+        self.paused_until = -math.inf
+        self.paced_until = -math.inf  # the budget applies until then
+        self.pauses = 0  # a turn reserved before the latest pause is void
+
+    def reserve(self) -> float:
+        """Take the next turn; returns the seconds until it comes."""
+        now = self.clock()
+        pause = max(self.paused_until - now, 0.0)
+        if self.budget is not None and now < self.paced_until:
+            return max(pause, self.budget.reserve())
+        return pause
+
+    def free(self) -> bool:
+        """True when a call could go out now, nobody waiting before it."""
+        now = self.clock()
+        if self.slots.locked() or now < self.paused_until:
+            return False
+        return self.budget is None or now >= self.paced_until or self.budget.wait() == 0.0
+
+    def rate_limited(self, retry_after: float) -> None:
+        resume = self.clock() + retry_after
+        self.paced_until = resume + QUIET_SECONDS
+        if resume <= self.paused_until:
+            return  # a call that left before the pause came back with the same answer
+        self.pauses += 1
+        self.paused_until = resume
+        if self.budget is not None:
+            self.budget.empty_until(resume)
+
 
 class SlackPacer:
-    """The budgets of one process, and the pauses Slack asked for with Retry-After."""
+    """The keys of one process: each called at once until Slack rate-limits it, then paused
+    for Retry-After and paced by its budget until a quiet minute has passed."""
 
     def __init__(
         self,
@@ -104,58 +162,44 @@ class SlackPacer:
         self._rates = METHOD_RATES if rates is None else rates
         self._per_channel = per_channel
         self._clock = clock
-        self._budgets: dict[str, _Budget] = {}
-        self._open: dict[str, asyncio.Event] = {}  # cleared while Slack asked a method to wait
-        self._paused_until: dict[str, float] = {}
+        self._keys: dict[str, _Key] = {}
         self.limited = 0  # 429s Slack answered (for logs and benchmarks)
 
-    async def turn(self, method: str, channel: str | None = None) -> None:
-        """Wait until `method` (in `channel`, for chat.postMessage) may be called."""
-        if (wait := self.reserve(method, channel)) > 0:
-            await asyncio.sleep(wait)
-        await self._gate(method).wait()  # a 429 may have paused the method meanwhile
+    @asynccontextmanager
+    async def turn(self, method: str, channel: str | None = None) -> AsyncIterator[None]:
+        """Hold one of the key's `IN_FLIGHT` places from the key's turn until Slack answers."""
+        key = self._key(method, channel)
+        async with key.slots:
+            while True:
+                pauses = key.pauses
+                if (wait := key.reserve()) > 0:
+                    await asyncio.sleep(wait)
+                if key.pauses == pauses:
+                    break  # else a 429 came meanwhile: the turn is void, take another
+            yield
 
     def reserve(self, method: str, channel: str | None = None) -> float:
         """Take the next turn of `method` (in `channel`); returns the seconds until it comes."""
-        budget = self._budget(method, channel)
-        return budget.reserve() if budget is not None else 0.0
+        return self._key(method, channel).reserve()
 
     def free(self, method: str) -> bool:
         """True when a call of `method` could go out now, nobody waiting before it."""
-        budget = self._budget(method, None)
-        return self._gate(method).is_set() and (budget is None or budget.wait() == 0.0)
+        return self._key(method, None).free()
 
-    def _budget(self, method: str, channel: str | None) -> _Budget | None:
-        key, rate = method, self._rates.get(method)
-        if method == POST_MESSAGE and channel:
-            key, rate = f"{method}:{channel}", self._per_channel
-        if rate is None:
-            return None
-        budget = self._budgets.get(key)
-        if budget is None:
-            budget = self._budgets[key] = _Budget(rate, self._clock)
-        return budget
-
-    def pause(self, method: str, seconds: float) -> None:
-        """Slack answered 429: no call of `method` until `seconds` have passed."""
+    def rate_limited(self, method: str, channel: str | None, retry_after: float) -> None:
+        """Slack answered 429: no call of the key until `retry_after` seconds have passed, then
+        its budget until a quiet minute has."""
         self.limited += 1
-        until = time.monotonic() + seconds
-        if until <= self._paused_until.get(method, 0.0):
-            return
-        self._paused_until[method] = until
-        self._gate(method).clear()
-        asyncio.get_running_loop().call_later(seconds, self._reopen, method)
+        self._key(method, channel).rate_limited(retry_after)
 
-    def _reopen(self, method: str) -> None:
-        if time.monotonic() >= self._paused_until.get(method, 0.0) - 0.001:  # else a later pause reopens it
-            self._gate(method).set()
-
-    def _gate(self, method: str) -> asyncio.Event:
-        gate = self._open.get(method)
-        if gate is None:
-            gate = self._open[method] = asyncio.Event()
-            gate.set()
-        return gate
+    def _key(self, method: str, channel: str | None) -> _Key:
+        name, rate = method, self._rates.get(method)
+        if method == POST_MESSAGE and channel:
+            name, rate = f"{method}:{channel}", self._per_channel
+        key = self._keys.get(name)
+        if key is None:
+            key = self._keys[name] = _Key(rate, self._clock)
+        return key
 
 
 class PacedWebClient(AsyncWebClient):
@@ -176,19 +220,19 @@ class PacedWebClient(AsyncWebClient):
         channel = _channel_of(arguments())
         deadline = time.monotonic() + self._rate_limit_wait
         while True:
-            await self.pacer.turn(api_method, channel)
-            try:
-                return await super().api_call(api_method, **arguments())
-            except SlackApiError as exc:
-                if exc.response.status_code != 429:
-                    raise
-                retry_after = _retry_after(exc.response.headers)
-                self.pacer.pause(api_method, retry_after)
-                metrics.slack_rate_limited(api_method)
-                if time.monotonic() + retry_after > deadline:
-                    raise
-                metrics.retried("slack")
-                logger.info("Slack rate-limited %s: trying again in %.0fs", api_method, retry_after)
+            async with self.pacer.turn(api_method, channel):
+                try:
+                    return await super().api_call(api_method, **arguments())
+                except SlackApiError as exc:
+                    if exc.response.status_code != 429:
+                        raise
+                    retry_after = _retry_after(exc.response.headers)
+                    self.pacer.rate_limited(api_method, channel, retry_after)
+                    metrics.slack_rate_limited(api_method)
+                    if time.monotonic() + retry_after > deadline:
+                        raise
+            metrics.retried("slack")
+            logger.info("Slack rate-limited %s: trying again in %.0fs", api_method, retry_after)
 
 
 def _channel_of(kwargs: dict[str, Any]) -> str | None:

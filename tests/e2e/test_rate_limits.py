@@ -16,6 +16,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.config import JobSettings, LimitSettings, Settings
+from bot.slack.pacing import IN_FLIGHT
 from bot.storage.tables import JobRow, LedgerRow
 from tests.conftest import RunningBot, eventually, start_bot, stop_bot
 from tests.fakes.fake_images import FakeImagesAPI
@@ -96,7 +97,8 @@ async def test_fifty_at_once_in_one_channel_all_get_their_image(
     settings: Settings, slack: FakeSlack, images: FakeImagesAPI
 ) -> None:
     """chat.postMessage allows about one post a second in a channel: the requests' messages
-    are paced, none is lost, and each gets its image."""
+    go out at once until Slack answers 429, then are paced; none is lost, and each gets its
+    image."""
     bot = await start_bot(quick(settings), slack)
     try:
         payloads = [slack.slash_command(f"lighthouse {i} --quality low") for i in range(50)]
@@ -119,7 +121,10 @@ async def test_fifty_at_once_in_one_channel_all_get_their_image(
     calls = request_calls(slack)
     limited = Counter(call.method for call in slack.limited)
     assert calls["chat.postMessage"] == 50 + limited["chat.postMessage"]
-    assert sum(calls.values()) - len(slack.limited) <= 5 * 50, "at most five calls per image"
+    # The first wave meets Slack's burst of three unpaced; the calls already out when the
+    # first 429 comes back are the most that can be refused before the channel is paced.
+    assert limited["chat.postMessage"] <= 2 * IN_FLIGHT, "a bounded first wave of 429s"
+    assert sum(calls.values()) <= 5 * 50, "at most five calls per image, 429s counted"
 
 
 async def test_the_final_update_with_its_buttons_arrives_through_429s(
