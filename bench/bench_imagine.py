@@ -136,8 +136,10 @@ class PreparedImagesAPI(FakeImagesAPI):
         self._made: dict[tuple[object, ...], bytes] = {}
 
     def _render(self, params: dict[str, Any], files: list[Any], index: int, *, partial: bool = False) -> bytes:
-        key = ("drawn", params["size"], params["output_format"], params["background"], partial, len(files))
-        if files or key not in self._made:
+        if files:  # an edit tints its input: nothing to share
+            return super()._render(params, files, index, partial=partial)
+        key = ("drawn", params["size"], params["output_format"], params["background"], partial)
+        if key not in self._made:
             self._made[key] = super()._render(params, files, index, partial=partial)
         return self._made[key]
 
