@@ -15,7 +15,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot import logs, metrics
 from bot.config import Settings
-from bot.slack import actions, blocks, commands, events, home, replies
+from bot.slack import actions, block_kit, commands, events, home, replies
 from bot.slack.decoding import DisplayNames
 from bot.slack.visibility import ConversationAccess
 from bot.slack.workspaces import Membership
@@ -80,7 +80,7 @@ def build_app(
             await respond(
                 response_type="ephemeral",
                 replace_original=False,
-                **blocks.message(replies.unexpected(reference)),
+                **block_kit.message(replies.unexpected(reference)),
             )
 
     return app

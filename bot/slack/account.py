@@ -11,8 +11,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.admin import AdminCommand, Exempt, Pause, SetLimits, ShowMyUsage, ShowProvenance, ShowUsage
 from bot.domain.people import Requester
-from bot.slack import blocks
+from bot.slack import block_kit
 from bot.slack.lineage_view import lineage_message
+from bot.slack.usage_messages import usage_message, workspace_message
 from bot.slack.visibility import ConversationAccess
 from bot.wiring import Services
 
@@ -44,23 +45,23 @@ async def answer(
     (a forged command could name any)."""
     limits, now = services.limits, datetime.now(UTC)
     if isinstance(command, ShowMyUsage):
-        return blocks.usage_message(await limits.usage(requester, now=now), user_id=requester.user_id)
+        return usage_message(await limits.usage(requester, now=now), user_id=requester.user_id)
     if isinstance(command, ShowProvenance):
         visible = await access.may_see(client, requester.user_id, channel)
         lineage = await services.lineage.of_file(command.file_id, channel=channel) if visible else None
         if lineage is None:
-            return blocks.message(
+            return block_kit.message(
                 ":mag: I have no record of that image in this conversation; ask here where it was posted."
             )
         return lineage_message([lineage])
     if not await is_admin(client, services, requester.user_id):
-        return blocks.message(":lock: Only Easel's admins can do that. `/imagine usage` shows your own usage.")
+        return block_kit.message(":lock: Only Easel's admins can do that. `/imagine usage` shows your own usage.")
     team, by = requester.team_id, requester.user_id
     match command:
         case ShowUsage(user_id=None):
-            return blocks.workspace_message(await limits.workspace(team, now=now))
+            return workspace_message(await limits.workspace(team, now=now))
         case ShowUsage(user_id=str(user)):
-            return blocks.usage_message(await limits.usage(Requester(team, user), now=now), user_id=user)
+            return usage_message(await limits.usage(Requester(team, user), now=now), user_id=user)
         case SetLimits():
             await limits.set_limits(
                 team,
@@ -71,16 +72,16 @@ async def answer(
                 usd_micros_per_month=command.usd_micros_per_month,
             )
             report = await limits.usage(Requester(team, command.user_id), now=now)
-            return blocks.usage_message(report, user_id=command.user_id, heading="New limits")
+            return usage_message(report, user_id=command.user_id, heading="New limits")
         case Exempt():
             await limits.set_limits(team, command.user_id, by=by, now=now, exempt=True)
-            return blocks.message(f":white_check_mark: <@{command.user_id}> is now exempt from the per-user limits.")
+            return block_kit.message(f":white_check_mark: <@{command.user_id}> is now exempt from the per-user limits.")
         case Pause(paused=paused):
             await limits.set_paused(team, paused, by=by, now=now)
             logger.warning("%s %s Easel for team %s", by, "paused" if paused else "resumed", team)
             if paused:
-                return blocks.message(
+                return block_kit.message(
                     ":double_vertical_bar: Easel is paused: no new jobs until `/imagine admin resume`."
                 )
-            return blocks.message(":arrow_forward: Easel is running again.")
+            return block_kit.message(":arrow_forward: Easel is running again.")
     raise AssertionError(f"unhandled command {command!r}")

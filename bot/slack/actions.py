@@ -25,11 +25,13 @@ from bot.domain.regions import parse_region
 from bot.domain.requests import HelpWanted, parse_prompt
 from bot.domain.sources import EditSource
 from bot.errors import BotError, InputRejected, VisitorDeclined
-from bot.slack import blocks, ephemeral, replies
+from bot.slack import block_kit, ephemeral, replies
 from bot.slack.account import is_admin
+from bot.slack.edit_dialog import EDIT_VIEW, edit_modal
 from bot.slack.home import publish_home
+from bot.slack.home_view import DEFAULT_ACTIONS
 from bot.slack.lineage_view import lineage_message
-from bot.slack.mrkdwn import slack_date
+from bot.slack.request_message import DELETE_ACTION, EDIT_ACTION, FOLLOW_UP_PREFIX, PROVENANCE_ACTION, request_message
 from bot.slack.visibility import ConversationAccess
 from bot.slack.workspaces import Membership, of_interaction
 from bot.wiring import Services
@@ -45,7 +47,7 @@ def register(app: AsyncApp, services: Services, members: Membership, access: Con
     """`access` answers, before any job is acted on or shown, whether the person clicking may
     see the conversation it lives in: a payload can be forged to name any channel."""
 
-    @app.action(blocks.PROVENANCE_ACTION)
+    @app.action(PROVENANCE_ACTION)
     async def show_provenance(
         ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
@@ -59,13 +61,13 @@ def register(app: AsyncApp, services: Services, members: Membership, access: Con
             return
         await ephemeral.show(respond, lineage_message(lineages), what="that provenance record")
 
-    @app.action(re.compile(f"^{blocks.FOLLOW_UP_PREFIX}"))
+    @app.action(re.compile(f"^{FOLLOW_UP_PREFIX}"))
     async def follow_up(
         ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         """Variations, Regenerate, HD, Square, Portrait, Landscape."""
         await ack()
-        kind = FollowUp(str(action["action_id"]).removeprefix(blocks.FOLLOW_UP_PREFIX))
+        kind = FollowUp(str(action["action_id"]).removeprefix(FOLLOW_UP_PREFIX))
         try:
             requester = await _requester(body, members)
             if not await access.may_see(client, requester.user_id, _channel(body)):
@@ -85,7 +87,7 @@ def register(app: AsyncApp, services: Services, members: Membership, access: Con
             metrics.refused(error)
             await _answer(respond, replies.for_error(error))
 
-    @app.action(blocks.EDIT_ACTION)
+    @app.action(EDIT_ACTION)
     async def open_edit(
         ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
@@ -112,12 +114,12 @@ def register(app: AsyncApp, services: Services, members: Membership, access: Con
             return
         mine = {image.number for image in await services.threads.of_job(job.id or 0)}
         metadata = json.dumps({"channel": job.channel_id, "thread": job.thread_ts})
-        view = blocks.edit_modal(
+        view = edit_modal(
             images, chosen=sorted(mine), quality=job.quality, defaults=services.option_defaults, metadata=metadata
         )
         await client.views_open(trigger_id=body["trigger_id"], view=view)
 
-    @app.view(blocks.EDIT_VIEW)
+    @app.view(EDIT_VIEW)
     async def submit_edit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
         """Check every field; a bad one is shown next to it and the dialog stays open."""
         place = json.loads(view.get("private_metadata") or "{}")
@@ -183,10 +185,10 @@ def register(app: AsyncApp, services: Services, members: Membership, access: Con
         except BotError as error:
             metrics.refused(error)
             await client.chat_postEphemeral(
-                channel=channel, user=requester.user_id, thread_ts=thread, **blocks.message(replies.for_error(error))
+                channel=channel, user=requester.user_id, thread_ts=thread, **block_kit.message(replies.for_error(error))
             )
 
-    @app.action(blocks.DELETE_ACTION)
+    @app.action(DELETE_ACTION)
     async def delete(
         ack: AsyncAck, action: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
@@ -227,15 +229,7 @@ def register(app: AsyncApp, services: Services, members: Membership, access: Con
             await client.chat_update(
                 channel=row.channel_id,
                 ts=row.status_ts,
-                **blocks.request_message(
-                    job.requester,
-                    job.prompt,
-                    JobStatus.DONE,
-                    model=row.model,
-                    editing=job.edit is not None,
-                    job_id=row.id,
-                    deleted=f":wastebasket: images deleted by <@{user}> {slack_date(now)}",
-                ),
+                **request_message(job, JobStatus.DONE, model=row.model, deleted=replies.images_deleted(user, at=now)),
             )
 
     @app.action(re.compile("^default_"))
@@ -245,7 +239,7 @@ def register(app: AsyncApp, services: Services, members: Membership, access: Con
         """A Home tab choice: saved, and the tab shows it."""
         await ack()
         requester = Requester(_team(body, members), body["user"]["id"])
-        name = blocks.DEFAULT_ACTIONS[str(action["action_id"])]
+        name = DEFAULT_ACTIONS[str(action["action_id"])]
         await services.iteration.set_default(requester, name, action["selected_option"]["value"], now=datetime.now(UTC))
         await publish_home(client, services, requester)
 
@@ -273,4 +267,4 @@ def _job_id(action: dict[str, Any]) -> int:
 
 
 async def _answer(respond: AsyncRespond, text: str) -> None:
-    await respond(response_type="ephemeral", replace_original=False, **blocks.message(text))
+    await respond(response_type="ephemeral", replace_original=False, **block_kit.message(text))

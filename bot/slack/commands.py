@@ -16,8 +16,9 @@ from bot.domain.model import JobRequest, Place
 from bot.domain.people import Requester
 from bot.domain.requests import HelpWanted, Prompt, parse_prompt
 from bot.errors import BotError, InputRejected
-from bot.slack import account, blocks, ephemeral, replies
+from bot.slack import account, block_kit, ephemeral, replies
 from bot.slack.decoding import DisplayNames, decode
+from bot.slack.help_messages import help_message
 from bot.slack.visibility import ConversationAccess
 from bot.wiring import Services
 
@@ -41,7 +42,7 @@ def register(app: AsyncApp, services: Services, names: DisplayNames, access: Con
                 raise InputRejected("`--region` and `#N` are for edits: reply in an image's thread with them")
         except InputRejected as error:
             metrics.refused(error)
-            await ack(response_type="ephemeral", **blocks.message(replies.for_error(error)))
+            await ack(response_type="ephemeral", **block_kit.message(replies.for_error(error)))
             return
         if account_command is not None:
             await ack()
@@ -53,7 +54,7 @@ def register(app: AsyncApp, services: Services, names: DisplayNames, access: Con
         if isinstance(parsed, HelpWanted) or parsed is None:
             await ack(
                 response_type="ephemeral",
-                **blocks.help_message(services.option_defaults, quiet_prefix=services.settings.quiet_prefix),
+                **help_message(services.option_defaults, quiet_prefix=services.settings.quiet_prefix),
             )
             return
         await ack()
@@ -91,7 +92,7 @@ async def _start(command: dict[str, Any], services: Services, names: DisplayName
         )
     except BotError as error:
         metrics.refused(error)
-        await respond(response_type="ephemeral", replace_original=False, **blocks.message(replies.for_error(error)))
+        await respond(response_type="ephemeral", replace_original=False, **block_kit.message(replies.for_error(error)))
 
 
 def _typed(command: dict[str, Any]) -> str:

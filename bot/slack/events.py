@@ -23,8 +23,9 @@ from bot.domain.people import Requester
 from bot.domain.requests import HelpWanted, parse_prompt
 from bot.domain.sources import EditSource
 from bot.errors import BotError, InputRejected
-from bot.slack import blocks, replies
+from bot.slack import block_kit, replies
 from bot.slack.decoding import DisplayNames, decode, mentions, without_mention
+from bot.slack.help_messages import first_meeting, help_message
 from bot.slack.publisher import CANNOT_POST
 from bot.slack.workspaces import Membership, of_event
 from bot.storage.thread_images import Attachment
@@ -131,7 +132,7 @@ async def _answer(
         names = ", ".join(f"`{f.get('name') or f.get('id')}`" for f in shared)
         problem = InputRejected(f"{names} is not an image I can edit (PNG, JPEG, WebP, HEIC, GIF, BMP or TIFF)")
         metrics.refused(problem)
-        await client.chat_postMessage(channel=channel, thread_ts=home, **blocks.message(replies.for_error(problem)))
+        await client.chat_postMessage(channel=channel, thread_ts=home, **block_kit.message(replies.for_error(problem)))
         return
     if files:
         await services.threads.record_attachments(
@@ -152,18 +153,18 @@ async def _answer(
         return  # an image shared in the thread, for a later reply to use
     requester = Requester(of_event(body).team_id or event.get("team", ""), event["user"])
     if mentioned and await services.iteration.first_meeting(requester, now=datetime.now(UTC)):
-        await _tell(client, event, home, blocks.first_meeting(quiet_prefix=services.settings.quiet_prefix)["text"])
+        await _tell(client, event, home, first_meeting(quiet_prefix=services.settings.quiet_prefix)["text"])
     try:
         parsed = parse_prompt(text, await services.iteration.defaults_for(requester))
     except InputRejected as error:
         metrics.refused(error)
-        await client.chat_postMessage(channel=channel, thread_ts=home, **blocks.message(replies.for_error(error)))
+        await client.chat_postMessage(channel=channel, thread_ts=home, **block_kit.message(replies.for_error(error)))
         return
     if isinstance(parsed, HelpWanted):
         await client.chat_postMessage(
             channel=channel,
             thread_ts=home,
-            **blocks.help_message(services.option_defaults, quiet_prefix=services.settings.quiet_prefix),
+            **help_message(services.option_defaults, quiet_prefix=services.settings.quiet_prefix),
         )
         return
 
@@ -178,7 +179,7 @@ async def _answer(
         await client.chat_postMessage(
             channel=channel,
             thread_ts=home,
-            **blocks.message(replies.for_error(nothing_to_edit)),
+            **block_kit.message(replies.for_error(nothing_to_edit)),
         )
         return
     try:
@@ -201,12 +202,12 @@ async def _tell(client: AsyncWebClient, event: dict[str, Any], thread_ts: str, t
     directly (the app's messages tab)."""
     try:
         await client.chat_postEphemeral(
-            channel=event["channel"], user=event["user"], thread_ts=thread_ts, **blocks.message(text)
+            channel=event["channel"], user=event["user"], thread_ts=thread_ts, **block_kit.message(text)
         )
     except SlackApiError as exc:
         if exc.response.get("error") not in CANNOT_POST:
             raise
-        await client.chat_postMessage(channel=event["user"], **blocks.message(text))
+        await client.chat_postMessage(channel=event["user"], **block_kit.message(text))
 
 
 def _request_key(event: dict[str, Any], body: dict[str, Any]) -> str | None:

@@ -9,8 +9,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.people import Requester
-from bot.slack import blocks
 from bot.slack.account import is_admin
+from bot.slack.home_view import home_view
 from bot.slack.workspaces import of_event
 from bot.wiring import Services, model_status
 
@@ -32,5 +32,5 @@ async def publish_home(client: AsyncWebClient, services: Services, requester: Re
     defaults = await services.iteration.defaults_for(requester)
     status = model_status(services.settings, today=services.settings.today())
     warning = status if status.warns and await is_admin(client, services, requester.user_id) else None
-    view = blocks.home_view(report, recent, user_id=requester.user_id, defaults=defaults, model_warning=warning)
+    view = home_view(report, recent, user_id=requester.user_id, defaults=defaults, model_warning=warning)
     await client.views_publish(user_id=requester.user_id, view=view)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.domain.lineage import Lineage, LineageStep
-from bot.slack.blocks import TEXT_CHARS, Block
+from bot.slack.block_kit import TEXT_CHARS, Block
 from bot.slack.mrkdwn import escape, excerpt, fit, slack_date
 
 MESSAGE_BLOCKS = 50

@@ -21,9 +21,11 @@ from bot.domain.reporter import RecordUpload
 from bot.domain.sources import FileSource
 from bot.errors import BotError, NotInChannel
 from bot.providers.base import MIME_TYPES
-from bot.slack import blocks, replies
+from bot.slack import block_kit, replies
 from bot.slack.files import SlackFiles
 from bot.slack.pacing import PacedWebClient
+from bot.slack.provenance_note import alt_text, file_title, note_text, provenance_note
+from bot.slack.request_message import request_message
 from bot.slack.status_lines import StatusLines
 from bot.storage.event_log import EventLog
 
@@ -81,9 +83,7 @@ class SlackSurface:
         """Post the request's message, whose thread will hold the results: `@who asked: …`
         with its status line. Waits for the channel's turn (about one post a second)."""
         place = job.place
-        message = blocks.request_message(
-            job.requester, job.prompt, status, model=self._model, editing=job.edit is not None, job_id=job.id
-        )
+        message = request_message(job, status, model=self._model)
         try:
             posted = await self._client.chat_postMessage(channel=place.conversation, thread_ts=place.thread, **message)
         except SlackApiError as exc:
@@ -106,13 +106,13 @@ class SlackSurface:
         response_url = json.loads(payload).get("response_url") if payload else None
         if response_url:
             webhook = AsyncWebhookClient(response_url, session=self._client.session)
-            body = {"response_type": "ephemeral", "replace_original": False, **blocks.message(text)}
+            body = {"response_type": "ephemeral", "replace_original": False, **block_kit.message(text)}
             try:
                 if (await webhook.send_dict(body)).status_code == 200:
                     return
             except (TimeoutError, aiohttp.ClientError):
                 logger.warning("job %s: response_url did not answer; sending a direct message", job.id)
-        await self._client.chat_postMessage(channel=job.requester.user_id, **blocks.message(text))
+        await self._client.chat_postMessage(channel=job.requester.user_id, **block_kit.message(text))
 
 
 class SlackThreadReporter:
@@ -143,7 +143,7 @@ class SlackThreadReporter:
             thread_ts=self._status.thread_ts,
             file=data,
             filename=f"easel-{job.id}-preview.{EXTENSIONS.get(_preview_type(job), 'png')}",
-            title=f"Preview: {blocks.file_title(job.prompt.text)}",
+            title=f"Preview: {file_title(job.prompt.text)}",
             alt_txt="A low-resolution preview while the image renders",
         )
         await self._remove_previews()
@@ -170,17 +170,17 @@ class SlackThreadReporter:
         before the file is shared: should Easel stop after sharing, the next attempt finds
         the file (`find_posted`) instead of posting it twice."""
         provenance = image.provenance
-        note = blocks.provenance_note(provenance, allowance=result.allowance, cost_micros=result.cost_micros)
+        note = provenance_note(provenance, allowance=result.allowance, cost_micros=result.cost_micros)
         filename = f"easel-{job.id}-{provenance.position}.{EXTENSIONS.get(image.mime_type, 'bin')}"
         ticket = await self._client.files_getUploadURLExternal(
             filename=filename,
             length=len(image.data),
-            alt_txt=blocks.alt_text(provenance.prompt),
+            alt_txt=alt_text(provenance.prompt),
         )
         file_id: str = ticket["file_id"]
         await record_upload(file_id)
         await self._transfer(ticket["upload_url"], image.data)
-        share = {"files": [{"id": file_id, "title": blocks.file_title(provenance.prompt)}]}
+        share = {"files": [{"id": file_id, "title": file_title(provenance.prompt)}]}
         try:
             response = await self._share(**share, blocks=json.dumps(note))
         except SlackApiError as exc:
@@ -191,7 +191,7 @@ class SlackThreadReporter:
             # (the same blocks would be refused again).
             logger.warning("job %s: note refused on the upload (invalid_blocks); posting it after", job.id)
             response = await self._share(**share)
-            await self._post(text=blocks.note_text(note))
+            await self._post(text=note_text(note))
         uploaded = (response.get("files") or [{}])[0]
         await self._remove_previews()
         return PostedImage(file_id=file_id, permalink=uploaded.get("permalink"))
@@ -255,7 +255,7 @@ class SlackThreadReporter:
                 raise
             logger.info("thread %s in %s is gone; posting in the channel", self._status.thread_ts, self._status.channel)
             self._status = StatusMessage(channel=self._status.channel, ts=None, thread_ts=None)
-            await self._post(**blocks.message(replies.thread_gone()))
+            await self._post(**block_kit.message(replies.thread_gone()))
             response = await send(thread_ts=None, **params)
         return dict(response.data) if isinstance(response.data, dict) else {}
 
@@ -266,17 +266,17 @@ class SlackThreadReporter:
             await self._tell_privately(job, text)  # no thread shows the request
             return
         try:
-            await self._post(**blocks.message(text))
+            await self._post(**block_kit.message(text))
         except NotInChannel:
             await self._tell_privately(job, text)
         self._show_status(job, JobStatus.FAILED)
 
     async def user_paused(self, job: ImageJob, strikes: int) -> None:
         """A direct message to every admin named in ADMIN_USER_IDS."""
-        text = blocks.strikes_alert(job.requester, strikes=strikes, channel=self._status.channel)
+        text = replies.strikes_alert(job.requester, strikes=strikes, channel=self._status.channel)
         for admin in sorted(self._admins):
             try:
-                await self._client.chat_postMessage(channel=admin, **blocks.message(text))
+                await self._client.chat_postMessage(channel=admin, **block_kit.message(text))
             except SlackApiError as exc:
                 logger.warning("could not tell admin %s about a paused user: %s", admin, exc.response.get("error"))
 
@@ -284,16 +284,7 @@ class SlackThreadReporter:
         """Hand the state to the message's status line; a status is a courtesy, never a wait."""
         if self._status.ts is None:
             return
-        message = blocks.request_message(
-            job.requester,
-            job.prompt,
-            status,
-            model=self._model,
-            editing=job.edit is not None,
-            job_id=job.id,
-            ahead=ahead,
-            elapsed=_since(job.requested_at),
-        )
+        message = request_message(job, status, model=self._model, ahead=ahead, elapsed=_since(job.requested_at))
         final = status in (JobStatus.DONE, JobStatus.FAILED)
         state = status if ahead is None else f"{status}:{ahead}"
         self._lines.show(self._status.channel, self._status.ts, state, message, final=final)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.domain.limits import BotPaused, ChannelNotAllowed, LimitReached, UserPaused
+from bot.domain.people import Requester
 from bot.domain.requests import USAGE
 from bot.errors import (
     BotError,
@@ -142,6 +145,18 @@ def another_workspace() -> str:
 
 def thread_gone() -> str:
     return ":wastebasket: The message this thread started from was deleted, so the result is posted here."
+
+
+def strikes_alert(requester: Requester, *, strikes: int, channel: str) -> str:
+    return (
+        f":rotating_light: <@{requester.user_id}> is paused for the rest of the day: {strikes} requests in a row "
+        f"were blocked by the model's safety system (the last in <#{channel}>). "
+        f"`/imagine admin exempt <@{requester.user_id}>` lifts their limits."
+    )
+
+
+def images_deleted(user_id: str, *, at: datetime) -> str:
+    return f":wastebasket: images deleted by <@{user_id}> {slack_date(at)}"
 
 
 def invite_me() -> str:

@@ -18,14 +18,22 @@ from slack_sdk.models.views import View
 
 from bot.domain.limits import UsageLine, UsageReport, WorkspaceUsage
 from bot.domain.lineage import Lineage, LineageStep
-from bot.domain.model import JobStatus
+from bot.domain.model import ImageJob, JobStatus, Place
 from bot.domain.people import Requester
 from bot.domain.provenance import ParentImage, Provenance
 from bot.domain.requests import MAX_PROMPT_CHARS, ImageOptions, OptionDefaults, Prompt
+from bot.domain.sources import EditSource
 from bot.errors import InputRejected
-from bot.slack import blocks, replies
+from bot.slack import replies
+from bot.slack.block_kit import message
+from bot.slack.edit_dialog import edit_modal
+from bot.slack.help_messages import first_meeting, help_message
+from bot.slack.home_view import home_view
 from bot.slack.lineage_view import lineage_message
 from bot.slack.mrkdwn import excerpt, fit
+from bot.slack.provenance_note import provenance_note
+from bot.slack.request_message import request_message
+from bot.slack.usage_messages import usage_message, workspace_message
 from tests.fakes.block_kit import message_problems, view_problems
 
 WORST = "&" * MAX_PROMPT_CHARS
@@ -74,13 +82,19 @@ def worst_provenance() -> Provenance:
 @pytest.mark.parametrize("status", list(JobStatus))
 def test_the_request_message_fits_with_the_longest_prompt(status: JobStatus) -> None:
     prompt = Prompt(WORST, ImageOptions(size="1024x1024", quality="high", n=4), version=9999)
-    valid_message(blocks.request_message(REQUESTER, prompt, status, model="m" * 200, editing=True, job_id=10**12))
-    deleted = f":wastebasket: images deleted by <@{REQUESTER.user_id}>"
-    valid_message(blocks.request_message(REQUESTER, prompt, status, model="m", job_id=1, deleted=deleted))
+    place = Place(conversation="C" * 20)
+    edit = ImageJob(
+        id=10**12, requester=REQUESTER, prompt=prompt, place=place, requested_at=WHEN, edit=EditSource(file_ids=("F1",))
+    )
+    valid_message(request_message(edit, status, model="m" * 200))
+    generate = ImageJob(id=1, requester=REQUESTER, prompt=prompt, place=place, requested_at=WHEN)
+    valid_message(
+        request_message(generate, status, model="m", deleted=replies.images_deleted(REQUESTER.user_id, at=WHEN))
+    )
 
 
 def test_the_note_fits_with_sixteen_parents_and_the_longest_prompt() -> None:
-    note = blocks.provenance_note(worst_provenance(), allowance="&" * 400, cost_micros=10**9)
+    note = provenance_note(worst_provenance(), allowance="&" * 400, cost_micros=10**9)
     valid_message({"blocks": note})
     first = note[0]["elements"][0]["text"]
     assert "more" in first and f"<{LONG_LINK}|#1>" in first, "the first parents link, the rest are counted"
@@ -89,7 +103,7 @@ def test_the_note_fits_with_sixteen_parents_and_the_longest_prompt() -> None:
 
 def test_the_note_lists_every_parent_when_they_fit() -> None:
     parents = tuple(ParentImage(number=n, user_id="U1", origin="generated") for n in range(1, 17))
-    note = blocks.provenance_note(Provenance(**{**worst_provenance().__dict__, "parents": parents}))
+    note = provenance_note(Provenance(**{**worst_provenance().__dict__, "parents": parents}))
     assert "#16 by" in note[0]["elements"][0]["text"] and "more" not in note[0]["elements"][0]["text"]
 
 
@@ -119,7 +133,7 @@ def test_the_provenance_chain_fits_with_long_prompts() -> None:
 
 def test_an_error_quoting_a_whole_prompt_fits() -> None:
     text = replies.for_error(InputRejected(f"unknown option `--{WORST}`", fragment=f"--{WORST}"))
-    valid_message(blocks.message(text))
+    valid_message(message(text))
     assert "&amp;amp;" not in text
 
 
@@ -130,16 +144,16 @@ def test_the_messages_without_person_text_fit() -> None:
         paused=True,
         images_left_today=0,
     )
-    valid_message(blocks.help_message(OptionDefaults(), quiet_prefix="//"))
-    valid_message(blocks.usage_message(report, user_id=REQUESTER.user_id))
+    valid_message(help_message(OptionDefaults(), quiet_prefix="//"))
+    valid_message(usage_message(report, user_id=REQUESTER.user_id))
     users = tuple((f"U{n:010d}", 10**6, 10**12) for n in range(500))
     valid_message(
-        blocks.workspace_message(
+        workspace_message(
             WorkspaceUsage(micros_today=10**12, allowed_micros_today=10**12, paused=True, users_this_month=users)
         )
     )
-    valid_message(blocks.first_meeting(quiet_prefix="//"))
-    valid_message(blocks.message(blocks.strikes_alert(REQUESTER, strikes=99, channel="C" * 20)))
+    valid_message(first_meeting(quiet_prefix="//"))
+    valid_message(message(replies.strikes_alert(REQUESTER, strikes=99, channel="C" * 20)))
 
 
 def test_the_home_tab_and_the_edit_dialog_fit() -> None:
@@ -162,10 +176,10 @@ def test_the_home_tab_and_the_edit_dialog_fit() -> None:
         )
         for n in range(12)
     ]
-    valid_view(blocks.home_view(report, recent, user_id="U1", defaults=OptionDefaults()))
+    valid_view(home_view(report, recent, user_id="U1", defaults=OptionDefaults()))
     images = [row for row, _ in recent[:10]]
     metadata = '{"channel": "C0GENERAL", "thread": "1700000000.000001"}'
-    valid_view(blocks.edit_modal(images, chosen=[1, 2], quality="high", defaults=OptionDefaults(), metadata=metadata))
+    valid_view(edit_modal(images, chosen=[1, 2], quality="high", defaults=OptionDefaults(), metadata=metadata))
 
 
 def test_cutting_after_escaping_never_splits_an_entity_or_a_token() -> None:
