@@ -7,6 +7,8 @@ global error handler, which logs the traceback and gives the user a reference id
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class ConfigError(Exception):
     """The environment does not describe a runnable bot; the message names the variable."""
@@ -25,9 +27,49 @@ class InputRejected(BotError):
         self.fragment = fragment
 
 
-class VisitorDeclined(InputRejected):
+class VisitorDeclined(BotError):
     """Someone of another organisation (Slack Connect) asked: their requests would spend this
     workspace's allowance."""
+
+
+class NothingToEdit(BotError):
+    """An edit names no image there is: the thread has none yet, or none numbered `version`."""
+
+    def __init__(self, *, version: int | None = None) -> None:
+        super().__init__(version)
+        self.version = version
+
+
+class LimitReached(BotError):
+    """A limit would be crossed; nothing was generated or charged."""
+
+    def __init__(self, *, limit: str, used: str, allowed: str, resets_at: datetime | None) -> None:
+        super().__init__(limit)
+        self.limit = limit
+        self.used = used
+        self.allowed = allowed
+        self.resets_at = resets_at
+
+
+class ChannelNotAllowed(BotError):
+    """Easel is limited to some channels (`ALLOWED_CHANNELS`) and this is not one."""
+
+    def __init__(self, channel_id: str) -> None:
+        super().__init__(channel_id)
+        self.channel_id = channel_id
+
+
+class BotPaused(BotError):
+    """An admin stopped new jobs (the kill switch)."""
+
+
+class UserPaused(BotError):
+    """Too many requests blocked by the safety system today."""
+
+    def __init__(self, *, strikes: int, resets_at: datetime) -> None:
+        super().__init__(strikes)
+        self.strikes = strikes
+        self.resets_at = resets_at
 
 
 class JobInterrupted(BotError):

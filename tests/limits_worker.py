@@ -6,8 +6,9 @@ import asyncio
 import sys
 from datetime import UTC, datetime
 
-from bot.domain.limits import LimitPolicy, LimitReached, Limits
+from bot.domain.limits import LimitPolicy, Limits
 from bot.domain.people import Requester
+from bot.errors import LimitReached
 from bot.storage.database import Database
 from bot.storage.ledger import Ledger
 

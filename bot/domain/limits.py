@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.people import Requester
 from bot.domain.pricing import MICROS_PER_USD, cost_micros, usd
-from bot.errors import BotError
+from bot.errors import BotError, BotPaused, ChannelNotAllowed, LimitReached, UserPaused
 from bot.providers.base import Usage
 from bot.storage.ledger import Ledger, Totals, Windows
 from bot.storage.tables import LimitOverride
@@ -29,36 +29,6 @@ class LimitPolicy:
     strikes_per_day: int = 3
     timezone: str = "UTC"
     allowed_channels: frozenset[str] = frozenset()  # empty: every channel
-
-
-class LimitReached(BotError):
-    """A limit would be crossed; nothing was generated or charged."""
-
-    def __init__(self, *, limit: str, used: str, allowed: str, resets_at: datetime | None) -> None:
-        super().__init__(limit)
-        self.limit = limit
-        self.used = used
-        self.allowed = allowed
-        self.resets_at = resets_at
-
-
-class ChannelNotAllowed(BotError):
-    def __init__(self, channel_id: str) -> None:
-        super().__init__(channel_id)
-        self.channel_id = channel_id
-
-
-class BotPaused(BotError):
-    """An admin stopped new jobs (the kill switch)."""
-
-
-class UserPaused(BotError):
-    """Too many requests blocked by the safety system today."""
-
-    def __init__(self, *, strikes: int, resets_at: datetime) -> None:
-        super().__init__(strikes)
-        self.strikes = strikes
-        self.resets_at = resets_at
 
 
 @dataclass(frozen=True, kw_only=True)

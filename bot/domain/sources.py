@@ -21,7 +21,7 @@ from bot.domain.imaging import (
 )
 from bot.domain.regions import region_mask
 from bot.domain.requests import Prompt
-from bot.errors import InputRejected
+from bot.errors import InputRejected, NothingToEdit
 from bot.storage.tables import ImageRow
 from bot.storage.thread_images import ThreadImages
 
@@ -83,12 +83,12 @@ class EditSources:
         elif prompt.version is not None:
             found = await self._images.by_number(channel, thread, prompt.version)
             if found is None:
-                raise InputRejected(f"there is no image #{prompt.version} in this thread")
+                raise NothingToEdit(version=prompt.version)
             rows = [found]
         else:
             latest = await self._images.latest(channel, thread)
             if latest is None:
-                raise InputRejected("there is no image in this thread to edit yet")
+                raise NothingToEdit()
             rows = [latest]
         if len(rows) > MAX_SOURCE_IMAGES + 1:  # one more may be a mask
             raise InputRejected(f"an edit takes at most {MAX_SOURCE_IMAGES} images; this one has {len(rows)}")

@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.admin import AdminCommand, Exempt, Pause, SetLimits, ShowMyUsage, ShowProvenance, ShowUsage
 from bot.domain.people import Requester
-from bot.slack import block_kit
+from bot.slack import block_kit, replies
 from bot.slack.lineage_view import lineage_message
 from bot.slack.usage_messages import usage_message, workspace_message
 from bot.slack.visibility import ConversationAccess
@@ -50,12 +50,10 @@ async def answer(
         visible = await access.may_see(client, requester.user_id, channel)
         lineage = await services.lineage.of_file(command.file_id, channel=channel) if visible else None
         if lineage is None:
-            return block_kit.message(
-                ":mag: I have no record of that image in this conversation; ask here where it was posted."
-            )
+            return block_kit.message(replies.NO_IMAGE_RECORD)
         return lineage_message([lineage])
     if not await is_admin(client, services, requester.user_id):
-        return block_kit.message(":lock: Only Easel's admins can do that. `/imagine usage` shows your own usage.")
+        return block_kit.message(replies.ADMINS_ONLY)
     team, by = requester.team_id, requester.user_id
     match command:
         case ShowUsage(user_id=None):
@@ -75,13 +73,11 @@ async def answer(
             return usage_message(report, user_id=command.user_id, heading="New limits")
         case Exempt():
             await limits.set_limits(team, command.user_id, by=by, now=now, exempt=True)
-            return block_kit.message(f":white_check_mark: <@{command.user_id}> is now exempt from the per-user limits.")
+            return block_kit.message(replies.exempt(command.user_id))
         case Pause(paused=paused):
             await limits.set_paused(team, paused, by=by, now=now)
             logger.warning("%s %s Easel for team %s", by, "paused" if paused else "resumed", team)
             if paused:
-                return block_kit.message(
-                    ":double_vertical_bar: Easel is paused: no new jobs until `/imagine admin resume`."
-                )
-            return block_kit.message(":arrow_forward: Easel is running again.")
+                return block_kit.message(replies.PAUSED)
+            return block_kit.message(replies.RESUMED)
     raise AssertionError(f"unhandled command {command!r}")

@@ -24,7 +24,7 @@ from bot.domain.people import Requester
 from bot.domain.regions import parse_region
 from bot.domain.requests import HelpWanted, parse_prompt
 from bot.domain.sources import EditSource
-from bot.errors import BotError, InputRejected, VisitorDeclined
+from bot.errors import BotError, InputRejected, NothingToEdit, VisitorDeclined
 from bot.slack import block_kit, ephemeral, replies
 from bot.slack.account import is_admin
 from bot.slack.edit_dialog import EDIT_VIEW, edit_modal
@@ -36,7 +36,6 @@ from bot.slack.visibility import ConversationAccess
 from bot.slack.workspaces import Membership, of_interaction
 from bot.wiring import Services
 
-NO_RECORD = ":mag: No record of that."  # also for what exists but is not the person's to see
 EDIT_IMAGE_CHOICES = 10  # the thread's latest images the dialog offers
 THREAD_LOOKUP = 500  # images of a thread searched for the ones a submitted dialog names
 # files.delete on a file already deleted answers `file_deleted`; one never there, `file_not_found`.
@@ -57,7 +56,7 @@ def register(app: AsyncApp, services: Services, members: Membership, access: Con
         visible = job_id is not None and await access.may_see(client, body["user"]["id"], channel)
         lineages = await services.lineage.of_job(job_id, channel=channel) if job_id is not None and visible else []
         if not lineages:
-            await _answer(respond, NO_RECORD)
+            await _answer(respond, replies.NO_RECORD)
             return
         await ephemeral.show(respond, lineage_message(lineages), what="that provenance record")
 
@@ -71,7 +70,7 @@ def register(app: AsyncApp, services: Services, members: Membership, access: Con
         try:
             requester = await _requester(body, members)
             if not await access.may_see(client, requester.user_id, _channel(body)):
-                await _answer(respond, NO_RECORD)
+                await _answer(respond, replies.NO_RECORD)
                 return
             again = await services.iteration.follow_up(_job_id(action), kind, channel=_channel(body))
             await services.intake.submit(
@@ -106,11 +105,11 @@ def register(app: AsyncApp, services: Services, members: Membership, access: Con
             or job.thread_ts is None
             or not await access.may_see(client, body["user"]["id"], job.channel_id)
         ):
-            await _answer(respond, NO_RECORD)
+            await _answer(respond, replies.NO_RECORD)
             return
         images = await services.threads.in_thread(job.channel_id, job.thread_ts, limit=EDIT_IMAGE_CHOICES)
         if not images:
-            await _answer(respond, replies.for_error(InputRejected("there is no image in this thread to edit")))
+            await _answer(respond, replies.for_error(NothingToEdit()))
             return
         mine = {image.number for image in await services.threads.of_job(job.id or 0)}
         metadata = json.dumps({"channel": job.channel_id, "thread": job.thread_ts})
@@ -128,12 +127,12 @@ def register(app: AsyncApp, services: Services, members: Membership, access: Con
         errors: dict[str, str] = {}
         try:
             requester = await _requester(body, members)
-        except InputRejected as error:
+        except VisitorDeclined as error:
             metrics.refused(error)
-            await ack(response_action="errors", errors={"prompt": error.problem})
+            await ack(response_action="errors", errors={"prompt": replies.in_dialog(error)})
             return
         if not await access.may_see(client, requester.user_id, channel):
-            await ack(response_action="errors", errors={"prompt": "That thread is in a conversation you are not in."})
+            await ack(response_action="errors", errors={"prompt": replies.NOT_IN_CONVERSATION})
             return
         size = values["size"]["value"]["selected_option"]["value"]
         defaults = await services.iteration.defaults_for(requester)
@@ -154,9 +153,9 @@ def register(app: AsyncApp, services: Services, members: Membership, access: Con
         present = {i.number: i for i in await services.threads.in_thread(channel, thread, limit=THREAD_LOOKUP)}
         chosen = [present.get(number) if number is not None else None for number in numbers]
         if not numbers:
-            errors["images"] = "Pick at least one image."
+            errors["images"] = replies.PICK_AN_IMAGE
         elif any(image is None for image in chosen):
-            errors["images"] = "One of these images is no longer in the thread."
+            errors["images"] = replies.IMAGE_GONE
         cells = [o["value"] for o in values["region"]["value"].get("selected_options") or []]
         region = None
         try:
@@ -207,13 +206,10 @@ def register(app: AsyncApp, services: Services, members: Membership, access: Con
             or row.channel_id != _channel(body)
             or not await access.may_see(client, user, row.channel_id)
         ):
-            await _answer(respond, NO_RECORD)
+            await _answer(respond, replies.NO_RECORD)
             return
         if user != row.user_id and not await is_admin(client, services, user):
-            await _answer(
-                respond,
-                f":no_entry_sign: Only <@{row.user_id}>, who asked for these images, or an admin can delete them.",
-            )
+            await _answer(respond, replies.not_yours(row.user_id))
             return
         images = [i for i in await services.threads.of_job(row.id) if i.slack_file_id and i.deleted_at is None]
         for image in images:
@@ -247,7 +243,7 @@ def register(app: AsyncApp, services: Services, members: Membership, access: Con
 async def _requester(body: dict[str, Any], members: Membership) -> Requester:
     """Whoever clicked; a visitor from another organisation is declined, as in messages."""
     if not await members.interaction_serves(body):
-        raise VisitorDeclined("Easel makes images for members of the workspace that installed it")
+        raise VisitorDeclined()
     return Requester(_team(body, members), body["user"]["id"])
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncRespond
 
-from bot.slack import block_kit
+from bot.slack import block_kit, replies
 
 logger = logging.getLogger(__name__)
 
@@ -20,5 +20,4 @@ async def show(respond: AsyncRespond, reply: dict[str, Any], *, what: str) -> No
     shown = await respond(response_type="ephemeral", replace_original=False, **reply)
     if shown.status_code != 200:
         logger.warning("%s not shown: %s", what, shown.body)
-        note = f":warning: Slack would not show {what}; an admin can find it in the logs."
-        await respond(response_type="ephemeral", replace_original=False, **block_kit.message(note))
+        await respond(response_type="ephemeral", replace_original=False, **block_kit.message(replies.not_shown(what)))

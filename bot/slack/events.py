@@ -22,7 +22,7 @@ from bot.domain.model import JobRequest, Place
 from bot.domain.people import Requester
 from bot.domain.requests import HelpWanted, parse_prompt
 from bot.domain.sources import EditSource
-from bot.errors import BotError, InputRejected
+from bot.errors import BotError, InputRejected, NothingToEdit, VisitorDeclined
 from bot.slack import block_kit, replies
 from bot.slack.decoding import DisplayNames, decode, mentions, without_mention
 from bot.slack.help_messages import first_meeting, help_message
@@ -124,7 +124,7 @@ async def _answer(
     home = thread_ts or event["ts"]
     if not await members.event_serves(body):
         metrics.declined_visitor()
-        await _tell(client, event, home, replies.another_workspace())
+        await _tell(client, event, home, replies.for_error(VisitorDeclined()))
         return
     shared = event.get("files") or []
     files = [f for f in shared if _looks_like_an_image(f)]
@@ -174,7 +174,7 @@ async def _answer(
     elif thread_ts is not None and await services.threads.latest(channel, thread_ts) is not None:
         edit = EditSource()
     elif parsed.region is not None or parsed.version is not None:
-        nothing_to_edit = InputRejected("there is no image here to edit yet")
+        nothing_to_edit = NothingToEdit()
         metrics.refused(nothing_to_edit)
         await client.chat_postMessage(
             channel=channel,

@@ -255,7 +255,7 @@ class SlackThreadReporter:
                 raise
             logger.info("thread %s in %s is gone; posting in the channel", self._status.thread_ts, self._status.channel)
             self._status = StatusMessage(channel=self._status.channel, ts=None, thread_ts=None)
-            await self._post(**block_kit.message(replies.thread_gone()))
+            await self._post(**block_kit.message(replies.THREAD_START_DELETED))
             response = await send(thread_ts=None, **params)
         return dict(response.data) if isinstance(response.data, dict) else {}
 

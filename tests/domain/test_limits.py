@@ -12,17 +12,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.domain.limits import (
-    BotPaused,
-    ChannelNotAllowed,
-    LimitPolicy,
-    LimitReached,
-    Limits,
-    Reservation,
-    UserPaused,
-)
+from bot.domain.limits import LimitPolicy, Limits, Reservation
 from bot.domain.people import Requester
 from bot.domain.pricing import MICROS_PER_USD, cost_micros
+from bot.errors import BotPaused, ChannelNotAllowed, LimitReached, UserPaused
 from bot.providers.base import Usage
 from bot.storage.database import Database
 from bot.storage.ledger import Ledger
