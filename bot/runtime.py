@@ -54,7 +54,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             names = DisplayNames(client)
             members = Membership(installed_as(identity), names)
             app = build_app(settings, services, client, names, identity, members)
-            surface = SlackSurface(client, settings, model=services.pipeline.model_id, events=services.events)
+            surface = SlackSurface(client, settings, model=services.pipeline.model_id, deliveries=services.deliveries)
             worker = JobWorker(
                 services.pipeline,
                 services.job_records,

@@ -9,6 +9,8 @@ from datetime import date
 from bot.config import Settings
 from bot.domain.catalog import spec_for
 from bot.domain.credentials import CredentialReader, ReadingOptions
+from bot.domain.deletion import Deletions
+from bot.domain.deliveries import Deliveries
 from bot.domain.delivery import Delivery
 from bot.domain.image_work import ImageWork
 from bot.domain.intake import Intake
@@ -21,6 +23,7 @@ from bot.domain.model_options import fit_to_model
 from bot.domain.pipeline import ModelsInUse, Pipeline
 from bot.domain.pricing import MICROS_PER_USD, has_price
 from bot.domain.requests import FORMATS, ImageOptions, OptionDefaults
+from bot.domain.threads import Threads
 from bot.errors import ConfigError, InputRejected
 from bot.providers.base import ImageProvider
 from bot.providers.factory import build_provider
@@ -43,7 +46,9 @@ class Services:
     pipeline: Pipeline  # the workers (and the command line) run jobs here
     job_records: JobRepository
     events: EventLog
-    threads: ThreadImages
+    threads: Threads
+    deliveries: Deliveries
+    deletions: Deletions
     limits: Limits
     lineage: LineageBook
     option_defaults: OptionDefaults
@@ -138,25 +143,29 @@ def build_services(settings: Settings) -> Services:
         max_attempts=settings.jobs.max_attempts,
         retry_seconds=settings.jobs.retry_seconds,
     )
+    pipeline = Pipeline(
+        provider=provider,
+        repository=jobs_repository,
+        images=threads,
+        limits=limits,
+        models=models,
+        credentials=credentials,
+        image_work=image_work,
+        delivery=delivery,
+        previews=settings.preview_partial_images,
+    )
+    events = EventLog(database)
     return Services(
         settings=settings,
         provider=provider,
         database=database,
         intake=Intake(repository=jobs_repository, limits=limits, models=models),
-        pipeline=Pipeline(
-            provider=provider,
-            repository=jobs_repository,
-            images=threads,
-            limits=limits,
-            models=models,
-            credentials=credentials,
-            image_work=image_work,
-            delivery=delivery,
-            previews=settings.preview_partial_images,
-        ),
+        pipeline=pipeline,
         job_records=jobs_repository,
-        events=EventLog(database),
-        threads=threads,
+        events=events,
+        threads=Threads(threads, jobs_repository),
+        deliveries=Deliveries(events),
+        deletions=Deletions(pipeline, jobs_repository, threads),
         limits=limits,
         lineage=LineageBook(threads, jobs_repository),
         option_defaults=defaults,

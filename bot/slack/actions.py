@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,14 +17,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import metrics
 from bot.domain.iteration import FollowUp
-from bot.domain.model import JobRequest, JobStatus, Place
+from bot.domain.model import JobStatus
 from bot.domain.numbers import whole_number
-from bot.domain.people import Requester
-from bot.domain.regions import parse_region
-from bot.domain.requests import HelpWanted, parse_prompt
-from bot.domain.sources import EditSource
 from bot.errors import BotError, InputRejected, NothingToEdit, VisitorDeclined
-from bot.slack import block_kit, ephemeral, replies
+from bot.slack import block_kit, ephemeral, replies, requests
 from bot.slack.account import is_admin
 from bot.slack.edit_dialog import EDIT_VIEW, edit_modal
 from bot.slack.home import publish_home
@@ -33,11 +28,10 @@ from bot.slack.home_view import DEFAULT_ACTIONS
 from bot.slack.lineage_view import lineage_message
 from bot.slack.request_message import DELETE_ACTION, EDIT_ACTION, FOLLOW_UP_PREFIX, PROVENANCE_ACTION, request_message
 from bot.slack.visibility import ConversationAccess
-from bot.slack.workspaces import Membership, of_interaction
+from bot.slack.workspaces import Membership
 from bot.wiring import Services
 
 EDIT_IMAGE_CHOICES = 10  # the thread's latest images the dialog offers
-THREAD_LOOKUP = 500  # images of a thread searched for the ones a submitted dialog names
 # files.delete on a file already deleted answers `file_deleted`; one never there, `file_not_found`.
 FILE_GONE = {"file_not_found", "file_deleted"}
 
@@ -68,20 +62,12 @@ def register(app: AsyncApp, services: Services, members: Membership, access: Con
         await ack()
         kind = FollowUp(str(action["action_id"]).removeprefix(FOLLOW_UP_PREFIX))
         try:
-            requester = await _requester(body, members)
+            requester = await requests.requester_of(body, members)
             if not await access.may_see(client, requester.user_id, _channel(body)):
                 await _answer(respond, replies.NO_RECORD)
                 return
             again = await services.iteration.follow_up(_job_id(action), kind, channel=_channel(body))
-            await services.intake.submit(
-                JobRequest(
-                    requester=requester,
-                    prompt=again.prompt,
-                    place=Place(conversation=again.channel, thread=again.thread),
-                    edit=again.edit,
-                    request_key=f"action:{body['trigger_id']}",
-                )
-            )
+            await services.intake.submit(requests.follow_up_request(again, requester=requester, body=body))
         except BotError as error:
             metrics.refused(error)
             await _answer(respond, replies.for_error(error))
@@ -93,28 +79,25 @@ def register(app: AsyncApp, services: Services, members: Membership, access: Con
         """The dialog opens at once: its trigger expires three seconds after the click."""
         await ack()
         try:
-            await _requester(body, members)
+            await requests.requester_of(body, members)
             job_id = _job_id(action)
         except BotError as error:
             await _answer(respond, replies.for_error(error))
             return
-        job = await services.job_records.get(job_id)
-        if (
-            job is None
-            or job.channel_id != _channel(body)
-            or job.thread_ts is None
-            or not await access.may_see(client, body["user"]["id"], job.channel_id)
-        ):
+        choices = await services.threads.edit_choices(job_id, channel=_channel(body), most=EDIT_IMAGE_CHOICES)
+        if choices is None or not await access.may_see(client, body["user"]["id"], choices.channel):
             await _answer(respond, replies.NO_RECORD)
             return
-        images = await services.threads.in_thread(job.channel_id, job.thread_ts, limit=EDIT_IMAGE_CHOICES)
-        if not images:
+        if not choices.images:
             await _answer(respond, replies.for_error(NothingToEdit()))
             return
-        mine = {image.number for image in await services.threads.of_job(job.id or 0)}
-        metadata = json.dumps({"channel": job.channel_id, "thread": job.thread_ts})
+        metadata = json.dumps({"channel": choices.channel, "thread": choices.thread})
         view = edit_modal(
-            images, chosen=sorted(mine), quality=job.quality, defaults=services.option_defaults, metadata=metadata
+            choices.images,
+            chosen=choices.made,
+            quality=choices.quality,
+            defaults=services.option_defaults,
+            metadata=metadata,
         )
         await client.views_open(trigger_id=body["trigger_id"], view=view)
 
@@ -123,10 +106,8 @@ def register(app: AsyncApp, services: Services, members: Membership, access: Con
         """Check every field; a bad one is shown next to it and the dialog stays open."""
         place = json.loads(view.get("private_metadata") or "{}")
         channel, thread = str(place.get("channel", "")), str(place.get("thread", ""))
-        values = view["state"]["values"]
-        errors: dict[str, str] = {}
         try:
-            requester = await _requester(body, members)
+            requester = await requests.requester_of(body, members)
         except VisitorDeclined as error:
             metrics.refused(error)
             await ack(response_action="errors", errors={"prompt": replies.in_dialog(error)})
@@ -134,53 +115,21 @@ def register(app: AsyncApp, services: Services, members: Membership, access: Con
         if not await access.may_see(client, requester.user_id, channel):
             await ack(response_action="errors", errors={"prompt": replies.NOT_IN_CONVERSATION})
             return
-        size = values["size"]["value"]["selected_option"]["value"]
-        defaults = await services.iteration.defaults_for(requester)
-        defaults = replace(
-            defaults,
-            size=defaults.size if size == "keep" else size,
-            quality=values["quality"]["value"]["selected_option"]["value"],
-        )
-        prompt = None
         try:
-            parsed = parse_prompt(values["prompt"]["value"].get("value") or "", defaults)
-            if isinstance(parsed, HelpWanted):
-                raise InputRejected("say what should change")
-            prompt = parsed
-        except InputRejected as error:
-            errors["prompt"] = error.problem
-        numbers = [whole_number(str(o["value"])) for o in values["images"]["value"].get("selected_options") or []]
-        present = {i.number: i for i in await services.threads.in_thread(channel, thread, limit=THREAD_LOOKUP)}
-        chosen = [present.get(number) if number is not None else None for number in numbers]
-        if not numbers:
-            errors["images"] = replies.PICK_AN_IMAGE
-        elif any(image is None for image in chosen):
-            errors["images"] = replies.IMAGE_GONE
-        cells = [o["value"] for o in values["region"]["value"].get("selected_options") or []]
-        region = None
-        try:
-            region = parse_region(",".join(cells)) if cells else None
-        except InputRejected as error:
-            errors["region"] = error.problem
-        if errors or prompt is None:
-            metrics.refused(InputRejected(" ".join(errors.values())))
-            await ack(response_action="errors", errors=errors)
+            request = await requests.dialog_request(
+                view,
+                requester=requester,
+                place=(channel, thread),
+                defaults=await services.iteration.defaults_for(requester),
+                threads=services.threads,
+            )
+        except requests.DialogRefused as refused:
+            metrics.refused(InputRejected(" ".join(refused.fields.values())))
+            await ack(response_action="errors", errors=refused.fields)
             return
         await ack()
-        if size != "keep":
-            prompt = replace(prompt, options=replace(prompt.options, size_given=True))
-        prompt = replace(prompt, region=region or prompt.region, version=None)
-        edit = EditSource(file_ids=tuple(image.slack_file_id for image in chosen if image and image.slack_file_id))
         try:
-            await services.intake.submit(
-                JobRequest(
-                    requester=requester,
-                    prompt=prompt,
-                    place=Place(conversation=channel, thread=thread),
-                    edit=edit,
-                    request_key=f"view:{view['id']}",
-                )
-            )
+            await services.intake.submit(request)
         except BotError as error:
             metrics.refused(error)
             await client.chat_postEphemeral(
@@ -194,38 +143,34 @@ def register(app: AsyncApp, services: Services, members: Membership, access: Con
         """Only the requester or an admin: the files leave Slack, the records stay (marked)."""
         await ack()
         try:
-            user = (await _requester(body, members)).user_id  # an admin of another workspace is no admin here
+            # An admin of another workspace is no admin here.
+            user = (await requests.requester_of(body, members)).user_id
             job_id = _job_id(action)
         except BotError as error:
             await _answer(respond, replies.for_error(error))
             return
-        row = await services.job_records.get(job_id)
-        if (
-            row is None
-            or row.id is None
-            or row.channel_id != _channel(body)
-            or not await access.may_see(client, user, row.channel_id)
-        ):
+        found = await services.deletions.find(job_id, channel=_channel(body))
+        if found is None or not await access.may_see(client, user, found.job.place.conversation):
             await _answer(respond, replies.NO_RECORD)
             return
-        if user != row.user_id and not await is_admin(client, services, user):
-            await _answer(respond, replies.not_yours(row.user_id))
+        owner = found.job.requester.user_id
+        if user != owner and not await is_admin(client, services, user):
+            await _answer(respond, replies.not_yours(owner))
             return
-        images = [i for i in await services.threads.of_job(row.id) if i.slack_file_id and i.deleted_at is None]
-        for image in images:
+        for file_id in found.files:
             try:
-                await client.files_delete(file=image.slack_file_id or "")
+                await client.files_delete(file=file_id)
             except SlackApiError as exc:
                 if exc.response.get("error") not in FILE_GONE:
                     raise
         now = datetime.now(UTC)
-        await services.threads.mark_deleted([i.id for i in images if i.id is not None], by=user, at=now)
-        job = await services.pipeline.load(row)
-        if row.status_ts:
+        await services.deletions.record(found, by=user, at=now)
+        if found.job.place.status:
+            deleted = replies.images_deleted(user, at=now)
             await client.chat_update(
-                channel=row.channel_id,
-                ts=row.status_ts,
-                **request_message(job, JobStatus.DONE, model=row.model, deleted=replies.images_deleted(user, at=now)),
+                channel=found.job.place.conversation,
+                ts=found.job.place.status,
+                **request_message(found.job, JobStatus.DONE, model=found.model, deleted=deleted),
             )
 
     @app.action(re.compile("^default_"))
@@ -234,21 +179,10 @@ def register(app: AsyncApp, services: Services, members: Membership, access: Con
     ) -> None:
         """A Home tab choice: saved, and the tab shows it."""
         await ack()
-        requester = Requester(_team(body, members), body["user"]["id"])
+        requester = requests.person(body, members)
         name = DEFAULT_ACTIONS[str(action["action_id"])]
         await services.iteration.set_default(requester, name, action["selected_option"]["value"], now=datetime.now(UTC))
         await publish_home(client, services, requester)
-
-
-async def _requester(body: dict[str, Any], members: Membership) -> Requester:
-    """Whoever clicked; a visitor from another organisation is declined, as in messages."""
-    if not await members.interaction_serves(body):
-        raise VisitorDeclined()
-    return Requester(_team(body, members), body["user"]["id"])
-
-
-def _team(body: dict[str, Any], members: Membership) -> str:
-    return of_interaction(body, members.installed).team_id
 
 
 def _channel(body: dict[str, Any]) -> str:
@@ -258,7 +192,7 @@ def _channel(body: dict[str, Any]) -> str:
 def _job_id(action: dict[str, Any]) -> int:
     job_id = whole_number(str(action.get("value", "")))
     if job_id is None:
-        raise InputRejected("that button belongs to no request")
+        raise InputRejected(replies.BUTTON_OF_NO_REQUEST)
     return job_id
 
 

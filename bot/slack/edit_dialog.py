@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from bot.domain.model_options import shape_sizes
 from bot.domain.requests import OptionDefaults
 from bot.slack.block_kit import Block
-from bot.storage.tables import ImageRow
+
+
+class OfferedImage(Protocol):
+    """What the dialog shows of each image it offers."""
+
+    @property
+    def number(self) -> int: ...
+    @property
+    def origin(self) -> str: ...  # "generated" | "attached"
+
 
 EDIT_VIEW = "edit_request"
 GRID = [f"{column}{row}" for row in (1, 2, 3) for column in "abc"]  # the region grid, row by row
 
 
 def edit_modal(
-    images: Sequence[ImageRow], *, chosen: Sequence[int], quality: str, defaults: OptionDefaults, metadata: str
+    images: Sequence[OfferedImage], *, chosen: Sequence[int], quality: str, defaults: OptionDefaults, metadata: str
 ) -> dict[str, Any]:
     """Edit… : a prompt, size, quality, the region grid, and which of the thread's images;
     sizes and qualities as the model in use takes them."""

@@ -18,35 +18,19 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import metrics
-from bot.domain.model import JobRequest, Place
-from bot.domain.people import Requester
-from bot.domain.requests import HelpWanted, parse_prompt
-from bot.domain.sources import EditSource
+from bot.domain.requests import HelpWanted
 from bot.errors import BotError, InputRejected, NothingToEdit, VisitorDeclined
-from bot.slack import block_kit, replies
+from bot.slack import block_kit, replies, requests
 from bot.slack.decoding import DisplayNames, decode, mentions, without_mention
 from bot.slack.help_messages import first_meeting, help_message
 from bot.slack.publisher import CANNOT_POST
-from bot.slack.workspaces import Membership, of_event
-from bot.storage.thread_images import Attachment
+from bot.slack.workspaces import Membership
 from bot.wiring import Services
 
 logger = logging.getLogger(__name__)
 # Message subtypes that carry something a person wrote; edits, deletions and joins do not.
 _PERSON_SUBTYPES = {None, "file_share", "thread_broadcast"}
-BACKFILL_MESSAGES = 15
-IMAGE_FILETYPES = {
-    "png",
-    "jpg",
-    "jpeg",
-    "webp",
-    "gif",
-    "bmp",
-    "tiff",
-    "tif",
-    "heic",
-    "heif",
-}  # conversations.replies is limited to about 15 messages a minute
+BACKFILL_MESSAGES = 15  # conversations.replies is limited to about 15 messages a minute
 
 
 def register(app: AsyncApp, services: Services, names: DisplayNames, members: Membership) -> None:
@@ -95,17 +79,17 @@ async def _on_person_message(
     channel, thread_ts = event["channel"], event.get("thread_ts")
     # A direct message to Easel (its Messages tab) is addressed to it like a mention.
     mentioned = mentions(raw_text, bot_user_id) or event.get("channel_type") == "im"
-    known_thread = thread_ts is not None and await services.threads.knows_thread(channel, thread_ts)
+    known_thread = thread_ts is not None and await services.threads.knows(channel, thread_ts)
     if not mentioned and not known_thread:
         return
     event_id = body.get("event_id")
-    if not replayed and not await services.events.first_delivery(event_id, payload=json.dumps(body)):
+    if not replayed and not await services.deliveries.first(event_id, payload=json.dumps(body)):
         return  # Slack delivered this event again (a retry): it was handled the first time
     try:
         text = await names.decode(without_mention(raw_text, bot_user_id))
         await _answer(event, body, client, services, members, text, mentioned=mentioned, known_thread=known_thread)
     finally:
-        await services.events.handled(event_id, at=datetime.now(UTC))
+        await services.deliveries.handled(event_id)
 
 
 async def _answer(
@@ -119,82 +103,59 @@ async def _answer(
     mentioned: bool,
     known_thread: bool,
 ) -> None:
-    """`text` is the message as the person typed it, without Easel's own mention."""
+    """`text` is the message as the person typed it, without Easel's own mention. Refusals of
+    what was written are said in the thread; refusals of the person, to them alone."""
     channel, thread_ts = event["channel"], event.get("thread_ts")
     home = thread_ts or event["ts"]
-    if not await members.event_serves(body):
+    try:
+        requester = await requests.requester_of(body, members)
+    except VisitorDeclined as error:
         metrics.declined_visitor()
-        await _tell(client, event, home, replies.for_error(VisitorDeclined()))
+        await _tell(client, event, home, replies.for_error(error))
         return
-    shared = event.get("files") or []
-    files = [f for f in shared if _looks_like_an_image(f)]
-    if shared and not files:
-        names = ", ".join(f"`{f.get('name') or f.get('id')}`" for f in shared)
-        problem = InputRejected(f"{names} is not an image I can edit (PNG, JPEG, WebP, HEIC, GIF, BMP or TIFF)")
-        metrics.refused(problem)
-        await client.chat_postMessage(channel=channel, thread_ts=home, **block_kit.message(replies.for_error(problem)))
+    try:
+        attached = requests.shared_images(event)
+    except InputRejected as error:
+        await _refuse_in_thread(client, channel, home, error)
         return
-    if files:
-        await services.threads.record_attachments(
-            channel,
-            home,
-            [
-                Attachment(
-                    file_id=f["id"], name=f.get("name") or f["id"], user_id=event["user"], permalink=f.get("permalink")
-                )
-                for f in files
-            ],
-            at=datetime.now(UTC),
-        )
+    if attached:
+        await services.threads.remember_shared(channel, home, attached, now=datetime.now(UTC))
     elif mentioned and thread_ts is not None and not known_thread:
         await _backfill(client, services, channel, thread_ts)
-
-    if not text.strip() and files and not mentioned:
+    if not text.strip() and attached and not mentioned:
         return  # an image shared in the thread, for a later reply to use
-    requester = Requester(of_event(body).team_id or event.get("team", ""), event["user"])
     if mentioned and await services.iteration.first_meeting(requester, now=datetime.now(UTC)):
         await _tell(client, event, home, first_meeting(quiet_prefix=services.settings.quiet_prefix)["text"])
     try:
-        parsed = parse_prompt(text, await services.iteration.defaults_for(requester))
-    except InputRejected as error:
-        metrics.refused(error)
-        await client.chat_postMessage(channel=channel, thread_ts=home, **block_kit.message(replies.for_error(error)))
+        request = await requests.message_request(
+            event,
+            body,
+            text=text,
+            requester=requester,
+            attached=attached,
+            defaults=await services.iteration.defaults_for(requester),
+            threads=services.threads,
+        )
+    except (InputRejected, NothingToEdit) as error:
+        await _refuse_in_thread(client, channel, home, error)
         return
-    if isinstance(parsed, HelpWanted):
+    if isinstance(request, HelpWanted):
         await client.chat_postMessage(
             channel=channel,
             thread_ts=home,
             **help_message(services.option_defaults, quiet_prefix=services.settings.quiet_prefix),
         )
         return
-
-    edit: EditSource | None = None
-    if files:
-        edit = EditSource(file_ids=tuple(f["id"] for f in files))
-    elif thread_ts is not None and await services.threads.latest(channel, thread_ts) is not None:
-        edit = EditSource()
-    elif parsed.region is not None or parsed.version is not None:
-        nothing_to_edit = NothingToEdit()
-        metrics.refused(nothing_to_edit)
-        await client.chat_postMessage(
-            channel=channel,
-            thread_ts=home,
-            **block_kit.message(replies.for_error(nothing_to_edit)),
-        )
-        return
     try:
-        await services.intake.submit(
-            JobRequest(
-                requester=requester,
-                prompt=parsed,
-                place=Place(conversation=channel, thread=home),
-                edit=edit,
-                request_key=_request_key(event, body),
-            )
-        )
+        await services.intake.submit(request)
     except BotError as error:  # a limit, or a conversation Easel may not post in
         metrics.refused(error)
         await _tell(client, event, home, replies.for_error(error))
+
+
+async def _refuse_in_thread(client: AsyncWebClient, channel: str, thread_ts: str, error: BotError) -> None:
+    metrics.refused(error)
+    await client.chat_postMessage(channel=channel, thread_ts=thread_ts, **block_kit.message(replies.for_error(error)))
 
 
 async def _tell(client: AsyncWebClient, event: dict[str, Any], thread_ts: str, text: str) -> None:
@@ -210,21 +171,6 @@ async def _tell(client: AsyncWebClient, event: dict[str, Any], thread_ts: str, t
         await client.chat_postMessage(channel=event["user"], **block_kit.message(text))
 
 
-def _request_key(event: dict[str, Any], body: dict[str, Any]) -> str | None:
-    """What makes a message one request: its `client_msg_id`, which a redelivery shares, or
-    else the event id."""
-    if event.get("client_msg_id"):
-        return f"message:{event['client_msg_id']}"
-    if body.get("event_id"):
-        return f"event:{body['event_id']}"
-    return None
-
-
-def _looks_like_an_image(file: dict[str, Any]) -> bool:
-    """Slack's own description of a shared file; the bytes are checked when they are used."""
-    return str(file.get("mimetype", "")).startswith("image/") or file.get("filetype") in IMAGE_FILETYPES
-
-
 async def _backfill(client: AsyncWebClient, services: Services, channel: str, thread_ts: str) -> None:
     """Learn the images of a thread Easel has not seen, from Slack's history (a fallback:
     apps outside the Marketplace may call conversations.replies about once a minute)."""
@@ -235,12 +181,9 @@ async def _backfill(client: AsyncWebClient, services: Services, channel: str, th
         return
     messages: list[dict[str, Any]] = history.get("messages") or []
     attachments = [
-        Attachment(
-            file_id=f["id"], name=f.get("name") or f["id"], user_id=m.get("user", ""), permalink=f.get("permalink")
-        )
+        requests.shared_file(f, user_id=m.get("user", ""))
         for m in messages
         for f in m.get("files", [])
-        if _looks_like_an_image(f)
+        if requests.looks_like_an_image(f)
     ]
-    if attachments:
-        await services.threads.record_attachments(channel, thread_ts, attachments, at=datetime.now(UTC))
+    await services.threads.remember_shared(channel, thread_ts, attachments, now=datetime.now(UTC))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from bot.domain.lifecycle import ModelStatus
 from bot.domain.limits import UsageReport
@@ -12,14 +12,27 @@ from bot.domain.requests import OptionDefaults
 from bot.slack.block_kit import Block
 from bot.slack.mrkdwn import excerpt, shorten
 from bot.slack.usage_messages import usage_message
-from bot.storage.tables import ImageRow
+
+
+class ListedImage(Protocol):
+    """What the tab shows of each of the person's images."""
+
+    @property
+    def number(self) -> int: ...
+    @property
+    def permalink(self) -> str | None: ...
+    @property
+    def slack_file_id(self) -> str | None: ...
+    @property
+    def mime_type(self) -> str | None: ...
+
 
 DEFAULT_ACTIONS = {"default_size": "size", "default_quality": "quality", "default_format": "output_format"}
 
 
 def home_view(
     report: UsageReport,
-    recent: Sequence[tuple[ImageRow, str]],
+    recent: Sequence[tuple[ListedImage, str]],
     *,
     user_id: str,
     defaults: OptionDefaults,

@@ -16,6 +16,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.config import Settings
+from bot.domain.deliveries import Deliveries
 from bot.domain.model import FinishedImage, ImageJob, JobResult, JobStatus, Place, PostedImage
 from bot.domain.reporter import RecordUpload
 from bot.domain.sources import FileSource
@@ -27,7 +28,6 @@ from bot.slack.pacing import PacedWebClient
 from bot.slack.provenance_note import alt_text, file_title, note_text, provenance_note
 from bot.slack.request_message import request_message
 from bot.slack.status_lines import StatusLines
-from bot.storage.event_log import EventLog
 
 logger = logging.getLogger(__name__)
 
@@ -57,11 +57,11 @@ def _preview_type(job: ImageJob) -> str:
 class SlackSurface:
     """`JobSurface` for Slack: each job shows itself in its thread and reads files from it."""
 
-    def __init__(self, client: PacedWebClient, settings: Settings, *, model: str, events: EventLog) -> None:
+    def __init__(self, client: PacedWebClient, settings: Settings, *, model: str, deliveries: Deliveries) -> None:
         self._client = client
         self._settings = settings
         self._model = model
-        self._events = events
+        self._deliveries = deliveries
         self.status_lines = StatusLines(client)
 
     def reporter(self, job: ImageJob) -> SlackThreadReporter:
@@ -102,7 +102,7 @@ class SlackSurface:
     async def tell_privately(self, job: ImageJob, text: str) -> None:
         """A word for the requester alone, when the request has no message to answer under:
         ephemeral through the command's `response_url` while Slack still takes it, else a DM."""
-        payload = await self._events.payload(job.request_key) if job.request_key else None
+        payload = await self._deliveries.payload(job.request_key) if job.request_key else None
         response_url = json.loads(payload).get("response_url") if payload else None
         if response_url:
             webhook = AsyncWebhookClient(response_url, session=self._client.session)

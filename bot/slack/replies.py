@@ -242,6 +242,17 @@ ADMINS_ONLY = ":lock: Only Easel's admins can do that. `/imagine usage` shows yo
 PAUSED = ":double_vertical_bar: Easel is paused: no new jobs until `/imagine admin resume`."
 RESUMED = ":arrow_forward: Easel is running again."
 THREAD_START_DELETED = ":wastebasket: The message this thread started from was deleted, so the result is posted here."
+# What a request cannot be, as `InputRejected` quotes it ("I can't use that: …").
+EDIT_OPTIONS_IN_A_COMMAND = "`--region` and `#N` are for edits: reply in an image's thread with them"
+SAY_WHAT_CHANGES = "say what should change"
+BUTTON_OF_NO_REQUEST = "that button belongs to no request"
+
+
+def not_an_image(names: list[str]) -> str:
+    listed = ", ".join(f"`{name}`" for name in names)
+    return f"{listed} is not an image I can edit (PNG, JPEG, WebP, HEIC, GIF, BMP or TIFF)"
+
+
 # The Edit dialog's field errors (plain text, shown under the field).
 NOT_IN_CONVERSATION = "That thread is in a conversation you are not in."
 PICK_AN_IMAGE = "Pick at least one image."
