@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.domain.limits import LimitPolicy, LimitReached
+from bot.domain.limits import LimitPolicy
 from bot.domain.model import JobStatus
+from bot.errors import LimitReached
 from tests.domain.job_fakes import ADA, PRIMARY, Domain, request
 
 
