@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from bot import logs, metrics
 from bot.domain.credentials import CredentialReader
-from bot.domain.limits import Limits
+from bot.domain.limits import ImagesLeft, Limits
 from bot.domain.model import Clock, FinishedImage, ImageJob, JobResult, JobStatus, utc_now
 from bot.domain.pricing import cost_micros
 from bot.domain.provenance import ParentImage, Provenance
@@ -127,7 +127,7 @@ class Delivery:
         except Exception:
             logger.exception("job %s: could not tell the user about its failure (reference %s)", job.id, reference)
 
-    async def _settle(self, job: ImageJob, made: MadeImages) -> str | None:
+    async def _settle(self, job: ImageJob, made: MadeImages) -> ImagesLeft | None:
         """Charge the exact cost as soon as the images exist (settling twice charges once);
         return what the requester has left."""
         if job.reservation is None:
@@ -138,9 +138,11 @@ class Delivery:
             job.reservation, model=result.model, usage=result.usage, images=len(result.images), job_id=job.id, now=now
         )
         report = await self._limits.usage(job.requester, now=now)
-        return report.images_summary
+        return report.images_left
 
-    async def _publish(self, job: ImageJob, made: MadeImages, reporter: JobReporter, *, allowance: str | None) -> None:
+    async def _publish(
+        self, job: ImageJob, made: MadeImages, reporter: JobReporter, *, allowance: ImagesLeft | None
+    ) -> None:
         """Number the images in their thread (once), post those not posted yet, record where."""
         place = job.place
         result = made.result

@@ -47,6 +47,14 @@ class UsageLine:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ImagesLeft:
+    """What a person may still make today, shown under their images."""
+
+    left: int
+    allowed: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class UsageReport:
     lines: tuple[UsageLine, ...]
     exempt: bool
@@ -54,11 +62,12 @@ class UsageReport:
     images_left_today: int | None  # None: no image limit applies
 
     @property
-    def images_summary(self) -> str | None:
+    def images_left(self) -> ImagesLeft | None:
+        """None where no daily image limit applies."""
         line = next((line for line in self.lines if line.name == "images today"), None)
         if line is None or self.images_left_today is None:
             return None
-        return f"{self.images_left_today} of {line.allowed} images left today"
+        return ImagesLeft(left=self.images_left_today, allowed=line.allowed)
 
 
 class Limits:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from bot.domain.limits import Reservation
+from bot.domain.limits import ImagesLeft, Reservation
 from bot.domain.people import Requester
 from bot.domain.provenance import Provenance
 from bot.domain.requests import Prompt
@@ -79,7 +79,7 @@ class JobResult:
     """What every image of a request shares in its note."""
 
     model: str
-    allowance: str | None = None  # what the requester has left, e.g. "7 of 20 images left today"
+    allowance: ImagesLeft | None = None  # what the requester may still make today
     cost_micros: int | None = None  # what the request cost, from the provider's usage
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.domain.limits import ImagesLeft
 from bot.domain.pricing import usd
 from bot.domain.provenance import ParentImage, Provenance
+from bot.slack import replies
 from bot.slack.block_kit import TEXT_CHARS, Block
 from bot.slack.mrkdwn import escape, excerpt, fit, shorten, slack_date
 from bot.slack.request_message import PROMPT_PREVIEW_CHARS
@@ -17,7 +19,7 @@ TITLE_CHARS = 120
 
 
 def provenance_note(
-    provenance: Provenance, *, allowance: str | None = None, cost_micros: int | None = None
+    provenance: Provenance, *, allowance: ImagesLeft | None = None, cost_micros: int | None = None
 ) -> list[Block]:
     """The context block under each image: who, what, which model, how, when."""
     counter = f" · image {provenance.position} of {provenance.of}" if provenance.of > 1 else ""
@@ -46,7 +48,7 @@ def provenance_note(
         lines.append(provenance.remote_check)
     spend = [f"cost {usd(cost_micros)}" + (" for all images" if provenance.of > 1 else "")] if cost_micros else []
     if allowance:
-        spend.append(f"<@{provenance.requester.user_id}>: {allowance}")
+        spend.append(f"<@{provenance.requester.user_id}>: {replies.images_left(allowance)}")
     if spend:
         lines.append(" · ".join(spend))
     return [{"type": "context", "elements": [{"type": "mrkdwn", "text": fit(line, TEXT_CHARS)} for line in lines]}]

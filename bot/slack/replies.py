@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
+from bot.domain.limits import ImagesLeft
 from bot.domain.people import Requester
 from bot.domain.requests import USAGE
 from bot.errors import (
@@ -257,6 +258,10 @@ def not_an_image(names: list[str]) -> str:
 NOT_IN_CONVERSATION = "That thread is in a conversation you are not in."
 PICK_AN_IMAGE = "Pick at least one image."
 IMAGE_GONE = "One of these images is no longer in the thread."
+
+
+def images_left(allowance: ImagesLeft) -> str:
+    return f"{allowance.left} of {allowance.allowed} images left today"
 
 
 def exempt(user_id: str) -> str:

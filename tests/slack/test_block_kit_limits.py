@@ -16,7 +16,7 @@ import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.domain.limits import UsageLine, UsageReport, WorkspaceUsage
+from bot.domain.limits import ImagesLeft, UsageLine, UsageReport, WorkspaceUsage
 from bot.domain.lineage import Lineage, LineageStep
 from bot.domain.model import ImageJob, JobStatus, Place
 from bot.domain.people import Requester
@@ -94,7 +94,7 @@ def test_the_request_message_fits_with_the_longest_prompt(status: JobStatus) -> 
 
 
 def test_the_note_fits_with_sixteen_parents_and_the_longest_prompt() -> None:
-    note = provenance_note(worst_provenance(), allowance="&" * 400, cost_micros=10**9)
+    note = provenance_note(worst_provenance(), allowance=ImagesLeft(left=10**9, allowed="&" * 400), cost_micros=10**9)
     valid_message({"blocks": note})
     first = note[0]["elements"][0]["text"]
     assert "more" in first and f"<{LONG_LINK}|#1>" in first, "the first parents link, the rest are counted"

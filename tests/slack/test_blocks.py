@@ -9,6 +9,7 @@ import pytest
 
 from bot.domain.catalog import spec_for
 from bot.domain.credentials import ContentCredentials, Signer
+from bot.domain.limits import ImagesLeft
 from bot.domain.model import ImageJob, JobStatus, Place
 from bot.domain.people import Requester
 from bot.domain.provenance import ParentImage, Provenance
@@ -100,7 +101,7 @@ def test_the_note_of_an_edit_names_its_parents_and_what_is_left() -> None:
             ParentImage(number=2, user_id="U2", origin="attached"),
         ),
     )
-    rendered = text_of(provenance_note(note, allowance="7 of 20 images left today"))
+    rendered = text_of(provenance_note(note, allowance=ImagesLeft(left=7, allowed="20")))
     assert "Image #3" in rendered and "edited from #1, #2 (shared by <@U2>) by <@U1>" in rendered
     assert "image 2 of 2" in rendered and "region a1,b2" in rendered and "7 of 20 images left today" in rendered
 
