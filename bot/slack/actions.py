@@ -18,12 +18,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import metrics
 from bot.domain.iteration import FollowUp
-from bot.domain.model import JobRequest, JobStatus, Place
+from bot.domain.model import EditSource, JobRequest, JobStatus, Place
 from bot.domain.numbers import whole_number
 from bot.domain.people import Requester
 from bot.domain.regions import parse_region
 from bot.domain.requests import HelpWanted, parse_prompt
-from bot.domain.sources import EditSource
 from bot.errors import BotError, InputRejected, VisitorDeclined
 from bot.slack import blocks, ephemeral, replies
 from bot.slack.account import is_admin

@@ -8,14 +8,13 @@ from typing import Any
 from bot.domain.iteration import FollowUp
 from bot.domain.lifecycle import ModelStatus
 from bot.domain.limits import UsageReport, WorkspaceUsage
-from bot.domain.model import JobStatus
+from bot.domain.model import JobStatus, ThreadImage
 from bot.domain.model_options import shape_sizes
 from bot.domain.people import Requester
 from bot.domain.pricing import usd
 from bot.domain.provenance import ParentImage, Provenance
 from bot.domain.requests import OptionDefaults, Prompt, usage
 from bot.slack.mrkdwn import escape, excerpt, fit, shorten, slack_date
-from bot.storage.tables import ImageRow
 
 Block = dict[str, Any]
 
@@ -315,7 +314,7 @@ def workspace_message(usage: WorkspaceUsage) -> dict[str, Any]:
 
 def home_view(
     report: UsageReport,
-    recent: Sequence[tuple[ImageRow, str]],
+    recent: Sequence[tuple[ThreadImage, str]],
     *,
     user_id: str,
     defaults: OptionDefaults,
@@ -360,7 +359,7 @@ def home_view(
 
 
 def edit_modal(
-    images: Sequence[ImageRow], *, chosen: Sequence[int], quality: str, defaults: OptionDefaults, metadata: str
+    images: Sequence[ThreadImage], *, chosen: Sequence[int], quality: str, defaults: OptionDefaults, metadata: str
 ) -> dict[str, Any]:
     """Edit… : a prompt, size, quality, the region grid, and which of the thread's images;
     sizes and qualities as the model in use takes them."""

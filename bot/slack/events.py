@@ -18,16 +18,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import metrics
-from bot.domain.model import JobRequest, Place
+from bot.domain.model import Attachment, EditSource, JobRequest, Place
 from bot.domain.people import Requester
 from bot.domain.requests import HelpWanted, parse_prompt
-from bot.domain.sources import EditSource
 from bot.errors import BotError, InputRejected
 from bot.slack import blocks, replies
 from bot.slack.decoding import DisplayNames, decode, mentions, without_mention
 from bot.slack.publisher import CANNOT_POST
 from bot.slack.workspaces import Membership, of_event
-from bot.storage.thread_images import Attachment
 from bot.wiring import Services
 
 logger = logging.getLogger(__name__)
