@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from bot.config import Settings
+from bot.domain.model import JobRecord, ThreadImage
 from bot.storage.database import Database
-from bot.storage.tables import ImageRow, JobRow
 from bot.storage.thread_images import ThreadImages
 
 
@@ -24,14 +24,14 @@ async def export_provenance(settings: Settings, *, channel: str | None, since: d
     return len(records)
 
 
-def _record(image: ImageRow, job: JobRow | None, parents: list[int]) -> dict[str, Any]:
+def _record(image: ThreadImage, job: JobRecord | None, parents: list[int]) -> dict[str, Any]:
     return {
         "channel": image.channel_id,
         "thread_ts": image.thread_ts,
         "number": image.number,
         "origin": image.origin,
         "user": image.user_id,
-        "created_at": _iso(image.created_at),
+        "created_at": image.created_at.isoformat(),
         "slack_file_id": image.slack_file_id,
         "permalink": image.permalink,
         "sha256": image.sha256,
@@ -47,14 +47,9 @@ def _record(image: ImageRow, job: JobRow | None, parents: list[int]) -> dict[str
             "size": job.size,
             "quality": job.quality,
             "status": job.status,
-            "requested_at": _iso(job.created_at),
+            "requested_at": job.created_at.isoformat(),
         },
     }
-
-
-def _iso(moment: datetime) -> str:
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).isoformat()
 
 
 def parse_since(text: str) -> datetime:

@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.domain.model import Clock, ImageJob, Place, utc_now
 from bot.domain.pipeline import Pipeline
@@ -67,7 +67,6 @@ class Announcer:
         return replace(job, place=place)
 
     def _waited(self, job: ImageJob) -> float:
-        """Seconds since the request (SQLite hands datetimes back without their UTC zone)."""
-        requested = job.requested_at if job.requested_at.tzinfo else job.requested_at.replace(tzinfo=UTC)
+        """Seconds since the request."""
         now: datetime = self._clock()
-        return (now - requested).total_seconds()
+        return (now - job.requested_at).total_seconds()

@@ -16,15 +16,24 @@ from dataclasses import dataclass
 
 from bot import logs, metrics
 from bot.domain.credentials import CredentialReader
-from bot.domain.limits import ImagesLeft, Limits
-from bot.domain.model import Clock, FinishedImage, ImageJob, JobResult, JobStatus, utc_now
+from bot.domain.limits import Limits
+from bot.domain.model import (
+    Clock,
+    FinishedImage,
+    ImageJob,
+    ImagesLeft,
+    JobResult,
+    JobStatus,
+    KeptOutput,
+    ThreadImage,
+    utc_now,
+)
 from bot.domain.pricing import cost_micros
 from bot.domain.provenance import ParentImage, Provenance
 from bot.domain.reporter import JobReporter
 from bot.errors import BotError, NotDelivered
 from bot.providers.base import GeneratedImage, ImageProvider, ProviderResult
 from bot.storage.job_records import JobRepository, LeaseLost
-from bot.storage.tables import ImageRow, JobOutput
 from bot.storage.thread_images import ThreadImages
 
 logger = logging.getLogger(__name__)
@@ -44,7 +53,7 @@ class MadeImages:
     """A model call's images as kept in the database, and what they were made from."""
 
     result: ProviderResult
-    outputs: tuple[JobOutput, ...]
+    outputs: tuple[KeptOutput, ...]
     parents: tuple[ParentImage, ...]
     parent_ids: tuple[int, ...]
 
@@ -112,7 +121,7 @@ class Delivery:
             elif job.reservation is not None and not outputs:
                 await self._limits.release(job.reservation, now=self._clock())
             unposted = [row.id for row in await self._images.of_job(job.id) if row.slack_file_id is None]
-            await self._images.release([image_id for image_id in unposted if image_id is not None])
+            await self._images.release(unposted)
         except Exception:
             logger.exception("job %s: could not release what it reserved", job.id)
         try:
@@ -163,7 +172,6 @@ class Delivery:
                 continue
             if not await self._repository.holds(job.id, job.owner):
                 raise LeaseLost(job.id)
-            assert output.id is not None and row.id is not None
             finished = await self._finish_image(job, made, image, row)
             try:
                 location = await reporter.find_posted(job, output.slack_file_id) if output.slack_file_id else None
@@ -195,7 +203,7 @@ class Delivery:
             await self._repository.mark_posted(output.id)
 
     async def _finish_image(
-        self, job: ImageJob, made: MadeImages, image: GeneratedImage, row: ImageRow
+        self, job: ImageJob, made: MadeImages, image: GeneratedImage, row: ThreadImage
     ) -> FinishedImage:
         """The image with its provenance: who, what, which model, which parents, its C2PA."""
         result = made.result

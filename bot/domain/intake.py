@@ -13,13 +13,12 @@ from dataclasses import replace
 from datetime import timedelta
 
 from bot import logs, metrics
-from bot.domain.limits import Limits, Reservation
-from bot.domain.model import Clock, ImageJob, JobRequest, JobStatus, utc_now
+from bot.domain.limits import Limits
+from bot.domain.model import Clock, ImageJob, JobRequest, JobStatus, RequestedJob, Reservation, utc_now
 from bot.domain.pipeline import ModelsInUse
 from bot.domain.pricing import estimate_micros
 from bot.errors import BotError
 from bot.storage.job_records import JobRepository
-from bot.storage.tables import JobRow
 
 logger = logging.getLogger(__name__)
 HELD_LEASE = timedelta(hours=1)  # a job run outside the workers keeps them away this long
@@ -65,11 +64,11 @@ class Intake:
         return job
 
     async def _receive(self, request: JobRequest, *, held_by: str | None) -> ImageJob | None:
-        """The request as a job row; None when its key was seen before."""
+        """The request recorded as a job; None when its key was seen before."""
         now = self._clock()
         prompt, place, edit, options = request.prompt, request.place, request.edit, request.prompt.options
         row = await self._repository.add(
-            JobRow(
+            RequestedJob(
                 request_key=request.request_key,
                 team_id=request.requester.team_id,
                 user_id=request.requester.user_id,
@@ -87,7 +86,7 @@ class Intake:
                 region=prompt.region.label if prompt.region else None,
                 version=prompt.version,
                 edit=edit is not None,
-                edit_file_ids=",".join(edit.file_ids) if edit and edit.file_ids else None,
+                edit_file_ids=edit.file_ids if edit else (),
                 model=self._models.primary.model_id,
                 status=JobStatus.RECEIVED,
                 lease_owner=held_by,
@@ -97,7 +96,6 @@ class Intake:
         )
         if row is None:
             return None
-        assert row.id is not None
         return ImageJob(
             id=row.id,
             requester=request.requester,

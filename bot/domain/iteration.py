@@ -12,11 +12,10 @@ from enum import StrEnum
 from typing import cast
 
 from bot.config import SIZE_ALIASES, Quality
+from bot.domain.model import EditSource
 from bot.domain.model_options import fit_to_model, makes
 from bot.domain.people import Requester
-from bot.domain.regions import parse_region
-from bot.domain.requests import ImageOptions, OptionDefaults, Prompt
-from bot.domain.sources import EditSource
+from bot.domain.requests import OptionDefaults, Prompt, recorded_prompt
 from bot.errors import InputRejected
 from bot.providers.base import OutputFormat
 from bot.storage.job_records import JobRepository
@@ -59,39 +58,29 @@ class Iteration:
         row = await self._jobs.get(job_id)
         if row is None or row.channel_id != channel or row.thread_ts is None:
             raise InputRejected("that request is not one Easel knows in this channel")
-        size, size_given, quality, n = row.size, row.size_given, cast(Quality, row.quality), row.n
+        asked = recorded_prompt(row)
+        options = asked.options
         match kind:
             case FollowUp.VARIATIONS:
-                n = VARIATIONS
+                options = replace(options, n=VARIATIONS)
             case FollowUp.HD:
-                quality = "high"
+                options = replace(options, quality="high")
             case FollowUp.SQUARE | FollowUp.PORTRAIT | FollowUp.LANDSCAPE:
-                size, size_given = SIZE_ALIASES[kind.value], True
-        options = ImageOptions(
-            size=size,
-            quality=quality,
-            n=n,
-            transparent=row.transparent,
-            output_format=cast(OutputFormat, row.output_format),
-            size_given=size_given,
-            frame_count=row.frame_count,
-            frame_ms=row.frame_ms,
-        )
+                options = replace(options, size=SIZE_ALIASES[kind.value], size_given=True)
         # The model in use may not be the one that made the original (or take n=3 for an SVG).
-        options = fit_to_model(options, self._defaults.model)
-        prompt = Prompt(row.prompt, options, region=parse_region(row.region) if row.region else None)
+        prompt = replace(asked, options=fit_to_model(options, self._defaults.model), version=None)
         edit = None
         if row.edit:
             edit = EditSource(file_ids=await self._sources_of(job_id, row.edit_file_ids))
         return Again(prompt=prompt, edit=edit, channel=row.channel_id, thread=row.thread_ts)
 
-    async def _sources_of(self, job_id: int, attached: str | None) -> tuple[str, ...]:
+    async def _sources_of(self, job_id: int, attached: tuple[str, ...]) -> tuple[str, ...]:
         """The files an edit started from: those attached to it (a mask included), or else
         the thread images it was made from."""
         if attached:
-            return tuple(attached.split(","))
+            return attached
         made = await self._images.of_job(job_id)
-        parents = await self._images.parents_of(made[0].id) if made and made[0].id is not None else []
+        parents = await self._images.parents_of(made[0].id) if made else []
         if not parents or any(p.slack_file_id is None or p.deleted_at is not None for p in parents):
             raise InputRejected("the image this was made from has been deleted")
         return tuple(p.slack_file_id for p in parents if p.slack_file_id)

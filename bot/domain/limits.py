@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.domain.model import ImagesLeft, LimitOverride, Reservation, Totals, Windows
 from bot.domain.people import Requester
 from bot.domain.pricing import MICROS_PER_USD, cost_micros, usd
 from bot.errors import BotError, BotPaused, ChannelNotAllowed, LimitReached, UserPaused
 from bot.providers.base import Usage
-from bot.storage.ledger import Ledger, Totals, Windows
-from bot.storage.tables import LimitOverride
+from bot.storage.ledger import Ledger
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,26 +32,11 @@ class LimitPolicy:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Reservation:
-    id: int
-    images: int
-    estimate_micros: int
-
-
-@dataclass(frozen=True, kw_only=True)
 class UsageLine:
     name: str
     used: str
     allowed: str
     resets_at: datetime | None
-
-
-@dataclass(frozen=True, kw_only=True)
-class ImagesLeft:
-    """What a person may still make today, shown under their images."""
-
-    left: int
-    allowed: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,7 +103,6 @@ class Limits:
         )
         if isinstance(outcome, BotError):
             raise outcome
-        assert outcome.id is not None
         return Reservation(id=outcome.id, images=images, estimate_micros=estimate_micros)
 
     def _refusal(self, totals: Totals, windows: Windows, *, images: int, estimate_micros: int) -> BotError | None:
@@ -126,7 +110,7 @@ class Limits:
         if totals.bot_paused:
             return BotPaused()
         if totals.strikes_today >= policy.strikes_per_day:
-            return UserPaused(strikes=totals.strikes_today, resets_at=_utc(windows.day_end))
+            return UserPaused(strikes=totals.strikes_today, resets_at=windows.day_end)
         override = totals.override
         if not (override and override.exempt):
             images_allowed = self._images_allowed(override)
@@ -135,7 +119,7 @@ class Limits:
                     limit="images today",
                     used=f"{totals.images_today}",
                     allowed=f"{images_allowed}",
-                    resets_at=_utc(windows.day_end),
+                    resets_at=windows.day_end,
                 )
             usd_allowed = self._usd_allowed(override)
             if totals.micros_this_month + estimate_micros > usd_allowed:
@@ -143,7 +127,7 @@ class Limits:
                     limit="spend this month",
                     used=usd(totals.micros_this_month),
                     allowed=usd(usd_allowed),
-                    resets_at=_utc(windows.month_end),
+                    resets_at=windows.month_end,
                 )
             if totals.in_flight >= policy.concurrent_jobs:
                 return LimitReached(
@@ -158,14 +142,14 @@ class Limits:
                     limit="requests per minute",
                     used=f"{totals.requests_last_minute}",
                     allowed=f"{policy.requests_per_minute}",
-                    resets_at=_utc(oldest + timedelta(minutes=1)),
+                    resets_at=oldest + timedelta(minutes=1),
                 )
         if totals.workspace_micros_today + estimate_micros > policy.workspace_usd_micros_per_day:
             return LimitReached(
                 limit="workspace spend today",
                 used=usd(totals.workspace_micros_today),
                 allowed=usd(policy.workspace_usd_micros_per_day),
-                resets_at=_utc(windows.day_end),
+                resets_at=windows.day_end,
             )
         return None
 
@@ -202,10 +186,10 @@ class Limits:
         await self._ledger.scale(reservation.id, fraction=(posted, of), at=_utc(now))
 
     async def reservation(self, reservation_id: int) -> Reservation | None:
-        row = await self._ledger.get(reservation_id)
-        if row is None:
+        charge = await self._ledger.get(reservation_id)
+        if charge is None:
             return None
-        return Reservation(id=reservation_id, images=row.images, estimate_micros=row.estimate_micros)
+        return Reservation(id=reservation_id, images=charge.images, estimate_micros=charge.estimate_micros)
 
     async def strike(self, requester: Requester, *, job_id: int, now: datetime) -> bool:
         """Count a safety block; True when it is the one that pauses the user for the day."""
@@ -257,16 +241,18 @@ class Limits:
         exempt = bool(override and override.exempt)
         images_allowed = self._images_allowed(override)
         usd_allowed = self._usd_allowed(override)
-        day_end, month_end = _utc(windows.day_end), _utc(windows.month_end)
         lines = [
             UsageLine(
-                name="images today", used=f"{totals.images_today}", allowed=f"{images_allowed}", resets_at=day_end
+                name="images today",
+                used=f"{totals.images_today}",
+                allowed=f"{images_allowed}",
+                resets_at=windows.day_end,
             ),
             UsageLine(
                 name="spend this month",
                 used=usd(totals.micros_this_month),
                 allowed=usd(usd_allowed),
-                resets_at=month_end,
+                resets_at=windows.month_end,
             ),
             UsageLine(
                 name="jobs in flight",
@@ -278,7 +264,7 @@ class Limits:
                 name="requests per minute",
                 used=f"{totals.requests_last_minute}",
                 allowed=f"{self.policy.requests_per_minute}",
-                resets_at=_utc(totals.oldest_request_in_minute + timedelta(minutes=1))
+                resets_at=totals.oldest_request_in_minute + timedelta(minutes=1)
                 if totals.oldest_request_in_minute
                 else None,
             ),
@@ -286,7 +272,7 @@ class Limits:
                 name="workspace spend today",
                 used=usd(totals.workspace_micros_today),
                 allowed=usd(self.policy.workspace_usd_micros_per_day),
-                resets_at=day_end,
+                resets_at=windows.day_end,
             ),
         ]
         return UsageReport(
@@ -306,7 +292,5 @@ class WorkspaceUsage:
 
 
 def _utc(moment: datetime) -> datetime:
-    """Aware UTC: how the database stores time (SQLModel refuses naive datetimes)."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
+    """In UTC, as the database stores time."""
     return moment.astimezone(UTC)

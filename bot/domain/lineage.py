@@ -8,8 +8,8 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.domain.model import ThreadImage
 from bot.storage.job_records import JobRepository
-from bot.storage.tables import ImageRow
 from bot.storage.thread_images import ThreadImages
 
 MAX_STEPS = 100  # walked back; a view shows the latest and links the rest
@@ -52,14 +52,14 @@ class LineageBook:
         row = await self._images.by_slack_file(file_id, channel_id=channel)
         return await self.of_image(row) if row is not None else None
 
-    async def of_image(self, image: ImageRow) -> Lineage:
+    async def of_image(self, image: ThreadImage) -> Lineage:
         """Breadth first from `image` back to the images nobody made from anything."""
         steps: list[LineageStep] = []
         seen: set[int] = set()
         queue = deque([image])
         while queue and len(steps) < MAX_STEPS:
             row = queue.popleft()
-            if row.id is None or row.id in seen:
+            if row.id in seen:
                 continue
             seen.add(row.id)
             parents = await self._images.parents_of(row.id)

@@ -15,35 +15,30 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import asdict, replace
-from typing import cast
 
 from bot import metrics
-from bot.config import Quality
 from bot.domain.credentials import CredentialReader
 from bot.domain.delivery import Delivery, DeliveryFailed, MadeImages, new_reference
 from bot.domain.image_work import ImageWork
 from bot.domain.imaging import closest_size
 from bot.domain.limits import Limits
-from bot.domain.model import Clock, ImageJob, JobStatus, ModelChoice, Place, utc_now
+from bot.domain.model import Clock, EditSource, ImageJob, JobRecord, JobStatus, ModelChoice, Place, utc_now
 from bot.domain.people import Requester
 from bot.domain.provenance import ParentImage
-from bot.domain.regions import parse_region
 from bot.domain.reporter import JobReporter
-from bot.domain.requests import ImageOptions, Prompt
-from bot.domain.sources import EditSource, EditSources, FileSource, Sources
+from bot.domain.requests import recorded_prompt
+from bot.domain.sources import EditSources, FileSource, Sources
 from bot.errors import BotError, JobInterrupted, ModelBlocked, ModelRetired
 from bot.providers.base import (
     GeneratedImage,
     ImageCall,
     ImageProvider,
-    OutputFormat,
     PreviewSink,
     ProviderResult,
     SourceImage,
     Usage,
 )
 from bot.storage.job_records import JobRepository, LeaseLost, NewOutput
-from bot.storage.tables import JobRow
 from bot.storage.thread_images import ThreadImages
 
 logger = logging.getLogger(__name__)
@@ -103,30 +98,14 @@ class Pipeline:
     def max_attempts(self) -> int:
         return self._delivery.max_attempts
 
-    async def load(self, row: JobRow) -> ImageJob:
-        """The job as a worker takes it up from its row."""
-        assert row.id is not None
-        options = ImageOptions(
-            size=row.size,
-            quality=cast(Quality, row.quality),
-            n=row.n,
-            transparent=row.transparent,
-            output_format=cast(OutputFormat, row.output_format),
-            size_given=row.size_given,
-            frame_count=row.frame_count,
-            frame_ms=row.frame_ms,
-        )
-        prompt = Prompt(
-            row.prompt, options, region=parse_region(row.region) if row.region else None, version=row.version
-        )
-        edit = None
-        if row.edit:
-            edit = EditSource(file_ids=tuple(row.edit_file_ids.split(",")) if row.edit_file_ids else ())
+    async def load(self, row: JobRecord) -> ImageJob:
+        """The job as a worker takes it up from its record."""
+        edit = EditSource(file_ids=row.edit_file_ids) if row.edit else None
         reservation = await self._limits.reservation(row.reservation_id) if row.reservation_id else None
         return ImageJob(
             id=row.id,
             requester=Requester(row.team_id, row.user_id),
-            prompt=prompt,
+            prompt=recorded_prompt(row),
             place=Place(conversation=row.channel_id, thread=row.thread_ts, status=row.status_ts),
             requested_at=row.created_at,
             edit=edit,
@@ -220,23 +199,22 @@ class Pipeline:
         await self._repository.update(job.id, called_at=self._clock())
         result = await self._call_model(job, sources, functools.partial(reporter.preview, job))
         pairs = list(zip(sources.parents, sources.credentials, strict=True)) if sources else []
-        kept = [
-            {
-                "id": row.id,
-                **asdict(
-                    ParentImage(
-                        number=row.number,
-                        user_id=row.user_id,
-                        origin=row.origin,
-                        credentials=credentials.describe() if credentials.verdict != "absent" else None,
-                        permalink=row.permalink,
-                    )
-                ),
-            }
+        parents = tuple(
+            ParentImage(
+                number=row.number,
+                user_id=row.user_id,
+                origin=row.origin,
+                credentials=credentials.describe() if credentials.verdict != "absent" else None,
+                permalink=row.permalink,
+            )
             for row, credentials in pairs
+        )
+        parent_ids = tuple(row.id for row, _ in pairs)
+        kept_parents = [
+            {"id": image_id, **asdict(parent)} for image_id, parent in zip(parent_ids, parents, strict=True)
         ]
         usage = result.usage
-        await self._repository.store_outputs(
+        outputs = await self._repository.store_outputs(
             job.id,
             [
                 NewOutput(position=position, data=image.data, output_format=image.output_format)
@@ -251,11 +229,11 @@ class Pipeline:
             input_text_tokens=usage.input_text_tokens if usage else 0,
             input_image_tokens=usage.input_image_tokens if usage else 0,
             output_tokens=usage.output_tokens if usage else 0,
-            parents=json.dumps(kept),
+            parents=json.dumps(kept_parents),
         )
-        made = await self._restore(job)
-        assert made is not None
-        return made
+        # As `_restore` reads it back: a call that reported no output tokens reported no usage.
+        kept = replace(result, usage=usage if usage and usage.output_tokens else None)
+        return MadeImages(result=kept, outputs=tuple(outputs), parents=parents, parent_ids=parent_ids)
 
     async def _call_model(self, job: ImageJob, sources: Sources | None, on_preview: PreviewSink) -> ProviderResult:
         """Try the primary model, then the fallback if the primary is reported retired."""

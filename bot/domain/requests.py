@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 
 from bot.config import Quality
 from bot.domain.catalog import DEFAULT_MODELS, spec_for
@@ -17,6 +18,9 @@ from bot.domain.numbers import whole_number
 from bot.domain.regions import Region, parse_region
 from bot.errors import InputRejected
 from bot.providers.base import OutputFormat
+
+if TYPE_CHECKING:
+    from bot.domain.model import JobRecord
 
 FORMATS: tuple[OutputFormat, ...] = ("png", "webp", "jpeg")
 MAX_IMAGES = 4
@@ -80,6 +84,21 @@ class Prompt:
     options: ImageOptions
     region: Region | None = None  # edits only: where the change goes
     version: int | None = None  # edits only: `#N` picks image N of the thread
+
+
+def recorded_prompt(job: JobRecord) -> Prompt:
+    """The prompt a recorded job was asked with, as `parse_prompt` made it then."""
+    options = ImageOptions(
+        size=job.size,
+        quality=cast(Quality, job.quality),
+        n=job.n,
+        transparent=job.transparent,
+        output_format=cast(OutputFormat, job.output_format),
+        size_given=job.size_given,
+        frame_count=job.frame_count,
+        frame_ms=job.frame_ms,
+    )
+    return Prompt(job.prompt, options, region=parse_region(job.region) if job.region else None, version=job.version)
 
 
 @dataclass(frozen=True)

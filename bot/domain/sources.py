@@ -19,22 +19,14 @@ from bot.domain.imaging import (
     read_header,
     within_budget,
 )
+from bot.domain.model import EditSource, ThreadImage
 from bot.domain.regions import region_mask
 from bot.domain.requests import Prompt
 from bot.errors import InputRejected, NothingToEdit
-from bot.storage.tables import ImageRow
 from bot.storage.thread_images import ThreadImages
 
 MAX_SOURCE_IMAGES = 16
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, kw_only=True)
-class EditSource:
-    """What an edit starts from: files attached to the request (they win), else image `#N`
-    of the thread, else the thread's latest image when the job's turn comes."""
-
-    file_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,7 +47,7 @@ class Sources:
 
     images: tuple[InputImage, ...]
     mask: bytes | None
-    parents: tuple[ImageRow, ...]
+    parents: tuple[ThreadImage, ...]
     credentials: tuple[ContentCredentials, ...]  # of each parent as downloaded
 
 
@@ -63,7 +55,7 @@ class Sources:
 class _Checked:
     """A downloaded file whose header passed: what it is, before any pixel is decoded."""
 
-    row: ImageRow
+    row: ThreadImage
     download: DownloadedFile
     header: ImageHeader
 
@@ -119,7 +111,7 @@ class EditSources:
             for file, image in zip(images, prepared, strict=True)
         ]
         for file, read in zip(images, credentials, strict=True):
-            if file.row.origin == "attached" and file.row.id is not None and file.row.c2pa is None:
+            if file.row.origin == "attached" and file.row.c2pa is None:
                 await self._images.note_credentials(file.row.id, read.describe())
         return Sources(
             images=tuple(prepared),
@@ -128,13 +120,12 @@ class EditSources:
             credentials=tuple(credentials),
         )
 
-    async def _in_pool(self, work: Callable[[str, bytes], T], row: ImageRow, download: DownloadedFile) -> T:
+    async def _in_pool(self, work: Callable[[str, bytes], T], row: ThreadImage, download: DownloadedFile) -> T:
         """`work` on the file, in the image pool; a file it refuses is never offered again."""
         try:
             return await self._work.run(work, download.name, download.data)
         except InputRejected:
-            if row.id is not None:
-                await self._images.mark_unusable(row.id)
+            await self._images.mark_unusable(row.id)
             raise
 
     async def _pick_mask(self, files: list[_Checked]) -> _Checked | None:

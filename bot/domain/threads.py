@@ -11,11 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.domain.model import Attachment, ThreadImage
 from bot.storage.job_records import JobRepository
-from bot.storage.tables import ImageRow
-from bot.storage.thread_images import Attachment, ThreadImages
-
-__all__ = ["Attachment", "EditChoices", "Threads"]
+from bot.storage.thread_images import ThreadImages
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,7 +23,7 @@ class EditChoices:
 
     channel: str
     thread: str
-    images: tuple[ImageRow, ...]
+    images: tuple[ThreadImage, ...]
     made: tuple[int, ...]  # numbers in the thread
     quality: str
 
@@ -63,11 +61,11 @@ class Threads:
 
     async def by_numbers(
         self, channel: str, thread: str, numbers: Sequence[int], *, among: int
-    ) -> list[ImageRow | None]:
+    ) -> list[ThreadImage | None]:
         """Each numbered image of the thread's latest `among`, or None where it is gone."""
         present = {image.number: image for image in await self._images.in_thread(channel, thread, limit=among)}
         return [present.get(number) for number in numbers]
 
-    async def recent_of(self, user_id: str, *, most: int) -> list[tuple[ImageRow, str]]:
+    async def recent_of(self, user_id: str, *, most: int) -> list[tuple[ThreadImage, str]]:
         """A person's latest images with their prompts, for their Home tab."""
         return await self._images.recent_of(user_id, limit=most)

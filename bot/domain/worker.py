@@ -20,7 +20,7 @@ from bot import logs, metrics
 from bot.domain.announcing import Announcer
 from bot.domain.delivery import DeliveryFailed
 from bot.domain.grace import finish_within
-from bot.domain.model import Clock, ImageJob, JobStatus, Place, utc_now
+from bot.domain.model import Clock, ImageJob, JobRecord, JobStatus, Place, utc_now
 from bot.domain.owners import host_prefix, is_gone, new_owner_id
 from bot.domain.pipeline import Pipeline
 from bot.domain.reporter import JobReporter
@@ -29,7 +29,6 @@ from bot.errors import JobInterrupted
 from bot.storage.event_log import EventLog
 from bot.storage.job_records import JobRepository
 from bot.storage.leases import LeaseHolders
-from bot.storage.tables import JobRow
 
 logger = logging.getLogger(__name__)
 
@@ -154,8 +153,7 @@ class JobWorker:
             # Apart from the claims: a rate-limited chat.update must not hold up the queue.
             self._positions = asyncio.create_task(self._show_positions(), name="queue-positions")
 
-    def _start(self, row: JobRow, tasks: dict[int, asyncio.Task[None]], *, run: bool = True) -> None:
-        assert row.id is not None
+    def _start(self, row: JobRecord, tasks: dict[int, asyncio.Task[None]], *, run: bool = True) -> None:
         self._shown_positions.pop(row.id, None)
         task = asyncio.create_task(self._run(row, run=run), name=f"job-{row.id}")
         tasks[row.id] = task
@@ -170,9 +168,8 @@ class JobWorker:
             metrics.JOBS_IN_FLIGHT.dec()
         self._queued.set()
 
-    async def _run(self, row: JobRow, *, run: bool = True) -> None:
+    async def _run(self, row: JobRecord, *, run: bool = True) -> None:
         """Show the job if it is not yet, then (unless `run` is off: a waiting job) run it."""
-        assert row.id is not None
         logs.bind(
             job_id=row.id,
             request_key=row.request_key,
@@ -281,7 +278,6 @@ class JobWorker:
         still_waiting = {row.id for row in waiting}
         self._shown_positions = {job: shown for job, shown in self._shown_positions.items() if job in still_waiting}
         for ahead, row in enumerate(waiting):
-            assert row.id is not None
             shown = self._shown_positions.get(row.id)
             if shown is not None and (shown[0] == ahead or now - shown[1] < POSITION_REFRESH_SECONDS):
                 continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.domain.limits import ImagesLeft
+from bot.domain.model import ImagesLeft
 from bot.domain.pricing import usd
 from bot.domain.provenance import ParentImage, Provenance
 from bot.slack import replies

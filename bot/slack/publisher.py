@@ -291,6 +291,5 @@ class SlackThreadReporter:
 
 
 def _since(moment: datetime) -> float:
-    """Seconds since `moment` (SQLite hands datetimes back without their UTC zone)."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return max((datetime.now(UTC) - aware).total_seconds(), 0.0)
+    """Seconds since `moment`."""
+    return max((datetime.now(UTC) - moment).total_seconds(), 0.0)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from bot.domain.limits import ImagesLeft
+from bot.domain.model import ImagesLeft
 from bot.domain.people import Requester
 from bot.domain.requests import USAGE
 from bot.errors import (

@@ -16,13 +16,12 @@ from typing import Any
 
 from bot.domain.admin import AdminCommand, ShowMyUsage, ShowProvenance, parse_account_command
 from bot.domain.iteration import Again
-from bot.domain.model import JobRequest, Place
+from bot.domain.model import Attachment, EditSource, JobRequest, Place
 from bot.domain.numbers import whole_number
 from bot.domain.people import Requester
 from bot.domain.regions import Region, parse_region
 from bot.domain.requests import HelpWanted, OptionDefaults, Prompt, parse_prompt
-from bot.domain.sources import EditSource
-from bot.domain.threads import Attachment, Threads
+from bot.domain.threads import Threads
 from bot.errors import InputRejected, NothingToEdit, VisitorDeclined
 from bot.slack import replies
 from bot.slack.decoding import DisplayNames, decode

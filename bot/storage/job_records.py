@@ -4,7 +4,7 @@ the images each job keeps until they are posted."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, text, update
@@ -13,12 +13,14 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from bot import metrics
-from bot.storage.repository import Repository
+from bot.domain.model import JobRecord, JobStatus, KeptOutput, RequestedJob
+from bot.storage.repository import Repository, mapped
 from bot.storage.tables import JobOutput, JobRow
 
-# A job is active until it is done or failed; "received" jobs have no status message yet.
-ACTIVE_STATUSES = ("received", "queued", "generating", "uploading")
-RUNNABLE_STATUSES = ("queued", "generating", "uploading")
+# A job is active until it is done or failed; received jobs have no status message yet.
+RUNNABLE_STATUSES = (JobStatus.QUEUED, JobStatus.GENERATING, JobStatus.UPLOADING)
+ACTIVE_STATUSES = (JobStatus.RECEIVED, *RUNNABLE_STATUSES)
+FINISHED_STATUSES = (JobStatus.DONE, JobStatus.FAILED)
 
 
 class LeaseLost(Exception):
@@ -37,24 +39,39 @@ class NewOutput:
     output_format: str
 
 
-class JobRepository(Repository):
-    async def add(self, job: JobRow) -> JobRow | None:
-        """Insert `job`; None when a job with its `request_key` exists (a redelivered request)."""
+def job_record(row: JobRow) -> JobRecord:
+    files = tuple(row.edit_file_ids.split(",")) if row.edit_file_ids else ()
+    return mapped(JobRecord, row, status=JobStatus(row.status), edit_file_ids=files)
 
-        def work(session: Session) -> JobRow | None:
-            session.add(job)
+
+def _output(row: JobOutput) -> KeptOutput:
+    return mapped(KeptOutput, row)
+
+
+class JobRepository(Repository):
+    async def add(self, job: RequestedJob) -> JobRecord | None:
+        """Record `job`; None when a job with its `request_key` exists (a redelivered request)."""
+
+        def work(session: Session) -> JobRecord | None:
+            asked = {field.name: getattr(job, field.name) for field in fields(RequestedJob)}
+            row = JobRow(**(asked | {"edit_file_ids": ",".join(job.edit_file_ids) or None}))
+            session.add(row)
             try:
                 session.commit()
             except IntegrityError:
                 session.rollback()
                 return None
-            session.refresh(job)
-            return job
+            session.refresh(row)
+            return job_record(row)
 
         return await self._run(work)
 
-    async def get(self, job_id: int) -> JobRow | None:
-        return await self._run(lambda session: session.get(JobRow, job_id))
+    async def get(self, job_id: int) -> JobRecord | None:
+        def work(session: Session) -> JobRecord | None:
+            row = session.get(JobRow, job_id)
+            return job_record(row) if row is not None else None
+
+        return await self._run(work)
 
     async def update(self, job_id: int, **fields: object) -> None:
         def work(session: Session) -> None:
@@ -69,7 +86,7 @@ class JobRepository(Repository):
         await self._run(work)
 
     async def finish(
-        self, job_id: int, *, status: str, at: datetime, error: str | None = None, owner: str | None = None
+        self, job_id: int, *, status: JobStatus, at: datetime, error: str | None = None, owner: str | None = None
     ) -> None:
         """End the job (only while `owner` holds it, when given); images it kept for posting
         are dropped (a failed job is refunded)."""
@@ -93,8 +110,8 @@ class JobRepository(Repository):
         def work(session: Session) -> bool:
             result = session.execute(
                 update(JobRow)
-                .where(col(JobRow.id) == job_id, col(JobRow.status) == "received")
-                .values(status="queued", thread_ts=thread_ts, status_ts=status_ts)
+                .where(col(JobRow.id) == job_id, col(JobRow.status) == JobStatus.RECEIVED)
+                .values(status=JobStatus.QUEUED, thread_ts=thread_ts, status_ts=status_ts)
             )
             session.commit()
             return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -110,7 +127,7 @@ class JobRepository(Repository):
         limit: int,
         images_per_minute: int | None = None,
         running: Sequence[int] = (),
-    ) -> list[JobRow]:
+    ) -> list[JobRecord]:
         """Take up to `limit` runnable jobs under a lease, oldest first.
 
         A job waits while an earlier job of its thread is active (edits apply in order, on any
@@ -120,7 +137,7 @@ class JobRepository(Repository):
         take turns on an advisory lock so that they count the same minute.
         """
 
-        def work(session: Session) -> list[JobRow]:
+        def work(session: Session) -> list[JobRecord]:
             postgres = session.get_bind().dialect.name == "postgresql"
             budget: int | None = None
             if images_per_minute is not None:
@@ -175,22 +192,22 @@ class JobRepository(Repository):
                 claimed.append(job)
             session.commit()
             metrics.lease_taken_over(taken_over)
-            return claimed
+            return [job_record(job) for job in claimed]
 
         return await self._run(work)
 
     async def claim_unannounced(
         self, owner: str, *, now: datetime, lease: timedelta, limit: int, running: Sequence[int] = ()
-    ) -> list[JobRow]:
+    ) -> list[JobRecord]:
         """Take up to `limit` queued jobs whose request message is not posted yet, oldest first,
         under a lease: those `claim` left waiting (for an earlier job of their thread, for the
         budget, for a free worker) are shown meanwhile. The attempt is not counted."""
 
-        def work(session: Session) -> list[JobRow]:
+        def work(session: Session) -> list[JobRecord]:
             query = (
                 select(JobRow)
                 .where(
-                    JobRow.status == "queued",
+                    JobRow.status == JobStatus.QUEUED,
                     col(JobRow.status_ts).is_(None),
                     or_(col(JobRow.lease_expires_at).is_(None), col(JobRow.lease_expires_at) < now),
                     or_(col(JobRow.not_before).is_(None), col(JobRow.not_before) <= now),
@@ -206,7 +223,7 @@ class JobRepository(Repository):
                 job.lease_owner, job.lease_expires_at = owner, now + lease
                 session.add(job)
             session.commit()
-            return claimed
+            return [job_record(job) for job in claimed]
 
         return await self._run(work)
 
@@ -225,7 +242,7 @@ class JobRepository(Repository):
 
     async def is_finished(self, job_id: int) -> bool:
         job = await self.get(job_id)
-        return job is None or job.status in ("done", "failed")
+        return job is None or job.status in FINISHED_STATUSES
 
     async def holds(self, job_id: int, owner: str | None) -> bool:
         """True while `owner` (None: anyone) holds the job's lease."""
@@ -249,7 +266,7 @@ class JobRepository(Repository):
         return await self._run(work)
 
     async def release_lease(
-        self, job_id: int, owner: str, *, status: str | None = None, not_before: datetime | None = None
+        self, job_id: int, owner: str, *, status: JobStatus | None = None, not_before: datetime | None = None
     ) -> None:
         """Give the job back to the queue, to be claimed again (after `not_before`)."""
         values: dict[str, object] = {"lease_owner": None, "lease_expires_at": None, "not_before": not_before}
@@ -266,11 +283,11 @@ class JobRepository(Repository):
 
     async def store_outputs(
         self, job_id: int, outputs: Sequence[NewOutput], *, at: datetime, owner: str | None = None, **fields: object
-    ) -> None:
+    ) -> list[KeptOutput]:
         """Keep the model's images, and what the call reported, in one transaction (only
-        while `owner` holds the job, when given)."""
+        while `owner` holds the job, when given); return them as kept."""
 
-        def work(session: Session) -> None:
+        def work(session: Session) -> list[KeptOutput]:
             job = session.get(JobRow, job_id)
             if job is None:
                 raise LookupError(f"job {job_id} does not exist")
@@ -278,24 +295,28 @@ class JobRepository(Repository):
             for name, value in fields.items():
                 setattr(job, name, value)
             session.add(job)
-            for output in outputs:
-                session.add(
-                    JobOutput(
-                        job_id=job_id,
-                        position=output.position,
-                        data=output.data,
-                        output_format=output.output_format,
-                        created_at=at,
-                    )
+            rows = [
+                JobOutput(
+                    job_id=job_id,
+                    position=output.position,
+                    data=output.data,
+                    output_format=output.output_format,
+                    created_at=at,
                 )
+                for output in outputs
+            ]
+            session.add_all(rows)
             session.commit()
+            for row in rows:
+                session.refresh(row)
+            return [_output(row) for row in rows]
 
-        await self._run(work)
+        return await self._run(work)
 
-    async def outputs(self, job_id: int) -> list[JobOutput]:
-        def work(session: Session) -> list[JobOutput]:
+    async def outputs(self, job_id: int) -> list[KeptOutput]:
+        def work(session: Session) -> list[KeptOutput]:
             query = select(JobOutput).where(JobOutput.job_id == job_id).order_by(col(JobOutput.position))
-            return list(session.exec(query))
+            return [_output(row) for row in session.exec(query)]
 
         return await self._run(work)
 
@@ -312,38 +333,38 @@ class JobRepository(Repository):
 
         await self._run(work)
 
-    async def waiting(self, *, now: datetime, limit: int) -> list[JobRow]:
+    async def waiting(self, *, now: datetime, limit: int) -> list[JobRecord]:
         """The oldest queued jobs no worker holds, oldest first: each has its index ahead of it.
         Only jobs whose request message is posted are counted: the others are being shown."""
 
-        def work(session: Session) -> list[JobRow]:
+        def work(session: Session) -> list[JobRecord]:
             query = (
                 select(JobRow)
                 .where(
-                    JobRow.status == "queued",
+                    JobRow.status == JobStatus.QUEUED,
                     col(JobRow.status_ts).is_not(None),
                     or_(col(JobRow.lease_expires_at).is_(None), col(JobRow.lease_expires_at) < now),
                 )
                 .order_by(col(JobRow.id))
                 .limit(limit)
             )
-            return list(session.exec(query))
+            return [job_record(row) for row in session.exec(query)]
 
         return await self._run(work)
 
     async def is_waiting(self, job_id: int) -> bool:
         job = await self.get(job_id)
-        return job is not None and job.status == "queued" and job.lease_owner is None
+        return job is not None and job.status == JobStatus.QUEUED and job.lease_owner is None
 
-    async def abandoned(self, *, received_before: datetime) -> list[JobRow]:
+    async def abandoned(self, *, received_before: datetime) -> list[JobRecord]:
         """Jobs recorded but never queued: the process stopped between the ack and the post."""
 
-        def work(session: Session) -> list[JobRow]:
+        def work(session: Session) -> list[JobRecord]:
             query = select(JobRow).where(
-                JobRow.status == "received",
+                JobRow.status == JobStatus.RECEIVED,
                 col(JobRow.created_at) < received_before,
                 or_(col(JobRow.lease_expires_at).is_(None), col(JobRow.lease_expires_at) < received_before),
             )
-            return list(session.exec(query))
+            return [job_record(row) for row in session.exec(query)]
 
         return await self._run(work)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
@@ -11,36 +10,10 @@ from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
 from bot import metrics
-from bot.storage.repository import Repository
-from bot.storage.tables import BotSetting, LedgerRow, LimitOverride, Strike
-
-
-@dataclass(frozen=True, kw_only=True)
-class Windows:
-    """The time windows limits count in, in UTC."""
-
-    now: datetime
-    day_start: datetime
-    day_end: datetime
-    month_start: datetime
-    month_end: datetime
-    minute_start: datetime
-
-
-@dataclass(frozen=True, kw_only=True)
-class Totals:
-    """What a user and their workspace have used, read inside the reservation's transaction."""
-
-    images_today: int
-    micros_this_month: int
-    in_flight: int
-    requests_last_minute: int
-    oldest_request_in_minute: datetime | None
-    workspace_micros_today: int
-    strikes_today: int
-    override: LimitOverride | None
-    bot_paused: bool
-
+from bot.domain.model import Charge, LimitOverride, Totals, Windows
+from bot.storage.repository import Repository, aware, mapped
+from bot.storage.tables import BotSetting, LedgerRow, Strike
+from bot.storage.tables import LimitOverride as OverrideRow
 
 R = TypeVar("R")
 PAUSED = "paused"
@@ -60,13 +33,13 @@ class Ledger(Repository):
         estimate_micros: int,
         windows: Windows,
         decide: Callable[[Totals], R | None],
-    ) -> LedgerRow | R:
+    ) -> Charge | R:
         """Read the totals and insert the reservation in one transaction that excludes every
         other reservation of the workspace: on SQLite every transaction begins IMMEDIATE
         (see `bot.storage.database`), on PostgreSQL an advisory lock on the workspace.
         `decide` returns a refusal, or None to go ahead."""
 
-        def work(session: Session) -> LedgerRow | R:
+        def work(session: Session) -> Charge | R:
             if session.get_bind().dialect.name == "postgresql":
                 session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"easel:{team_id}"})
             totals = self._totals(session, team_id, user_id, windows)
@@ -87,7 +60,7 @@ class Ledger(Repository):
             session.add(row)
             session.commit()
             session.refresh(row)
-            return row
+            return _charge(row)
 
         return await self._run(work)
 
@@ -127,15 +100,16 @@ class Ledger(Repository):
             .where(Strike.team_id == team_id, Strike.user_id == user_id, col(Strike.created_at) >= windows.day_start)
         ).one()
         paused = session.get(BotSetting, (team_id, PAUSED))
+        override = session.get(OverrideRow, (team_id, user_id))
         return Totals(
             images_today=int(images_today),
             micros_this_month=int(month),
             in_flight=int(in_flight),
             requests_last_minute=int(minute[0]),
-            oldest_request_in_minute=minute[1],
+            oldest_request_in_minute=aware(minute[1]),
             workspace_micros_today=int(workspace),
             strikes_today=int(strikes),
-            override=session.get(LimitOverride, (team_id, user_id)),
+            override=mapped(LimitOverride, override) if override is not None else None,
             bot_paused=paused is not None and paused.value == "1",
         )
 
@@ -169,8 +143,12 @@ class Ledger(Repository):
 
         await self._run(work)
 
-    async def get(self, reservation_id: int) -> LedgerRow | None:
-        return await self._run(lambda session: session.get(LedgerRow, reservation_id))
+    async def get(self, reservation_id: int) -> Charge | None:
+        def work(session: Session) -> Charge | None:
+            row = session.get(LedgerRow, reservation_id)
+            return _charge(row) if row is not None else None
+
+        return await self._run(work)
 
     async def release(self, reservation_id: int, *, at: datetime, settled_too: bool = False) -> None:
         """Give the reservation back; `settled_too` refunds a charge for images never posted."""
@@ -231,7 +209,7 @@ class Ledger(Repository):
         exempt: bool | None = None,
     ) -> LimitOverride:
         def work(session: Session) -> LimitOverride:
-            row = session.get(LimitOverride, (team_id, user_id)) or LimitOverride(
+            row = session.get(OverrideRow, (team_id, user_id)) or OverrideRow(
                 team_id=team_id, user_id=user_id, updated_by=by, updated_at=at
             )
             if images_per_day is not None:
@@ -244,7 +222,7 @@ class Ledger(Repository):
             session.add(row)
             session.commit()
             session.refresh(row)
-            return row
+            return mapped(LimitOverride, row)
 
         return await self._run(work)
 
@@ -277,3 +255,7 @@ class Ledger(Repository):
             return [(user, int(images), int(micros)) for user, images, micros in session.exec(query)]
 
         return await self._run(work)
+
+
+def _charge(row: LedgerRow) -> Charge:
+    return mapped(Charge, row)

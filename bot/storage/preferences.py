@@ -7,15 +7,20 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot.storage.repository import Repository
+from bot.domain.model import Preference
+from bot.storage.repository import Repository, mapped
 from bot.storage.tables import UserPreference
 
 
 class Preferences(Repository):
     """People's own defaults, and who has met Easel."""
 
-    async def get(self, team_id: str, user_id: str) -> UserPreference | None:
-        return await self._run(lambda session: session.get(UserPreference, (team_id, user_id)))
+    async def get(self, team_id: str, user_id: str) -> Preference | None:
+        def work(session: Session) -> Preference | None:
+            row = session.get(UserPreference, (team_id, user_id))
+            return mapped(Preference, row) if row is not None else None
+
+        return await self._run(work)
 
     async def first_greeting(self, team_id: str, user_id: str, *, at: datetime) -> bool:
         """True once per person: the first time Easel meets them."""

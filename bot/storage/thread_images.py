@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
-from bot.storage.repository import Repository
+from bot.domain.model import Attachment, JobRecord, ThreadImage
+from bot.storage.job_records import job_record
+from bot.storage.repository import Repository, mapped
 from bot.storage.tables import ImageParent, ImageRow, JobRow
 
 NUMBERING_ATTEMPTS = 8
 
 
-@dataclass(frozen=True, kw_only=True)
-class Attachment:
-    """A file a person shared in a thread, as its message event described it."""
-
-    file_id: str
-    name: str
-    user_id: str
-    permalink: str | None = None
+def _image(row: ImageRow) -> ThreadImage:
+    return mapped(ThreadImage, row)
 
 
 class ThreadImages(Repository):
@@ -47,13 +42,13 @@ class ThreadImages(Repository):
 
     async def record_attachments(
         self, channel_id: str, thread_ts: str, attachments: Sequence[Attachment], *, at: datetime
-    ) -> list[ImageRow]:
+    ) -> list[ThreadImage]:
         """Number the files shared in a thread; a file already recorded keeps its number."""
-        rows = []
+        images = []
         for attachment in attachments:
             existing = await self.by_file_ids(channel_id, thread_ts, [attachment.file_id])
             if existing:
-                rows.extend(existing)
+                images.extend(existing)
                 continue
             row = ImageRow(
                 channel_id=channel_id,
@@ -66,12 +61,12 @@ class ThreadImages(Repository):
                 name=attachment.name,
                 created_at=at,
             )
-            rows.extend(await self._insert_numbered(channel_id, thread_ts, [row]))
-        return rows
+            images.extend(await self._insert_numbered(channel_id, thread_ts, [row]))
+        return images
 
     async def reserve(
         self, channel_id: str, thread_ts: str, *, job_id: int, user_id: str, count: int, at: datetime
-    ) -> list[ImageRow]:
+    ) -> list[ThreadImage]:
         """Numbers for a job's images before they are posted (their notes show them)."""
         rows = [
             ImageRow(
@@ -88,11 +83,11 @@ class ThreadImages(Repository):
         ]
         return await self._insert_numbered(channel_id, thread_ts, rows)
 
-    async def _insert_numbered(self, channel_id: str, thread_ts: str, rows: list[ImageRow]) -> list[ImageRow]:
+    async def _insert_numbered(self, channel_id: str, thread_ts: str, rows: list[ImageRow]) -> list[ThreadImage]:
         """Insert with the next free numbers; a concurrent insert makes the unique constraint
         fail, and the transaction is tried again with fresh numbers."""
 
-        def work(session: Session) -> list[ImageRow]:
+        def work(session: Session) -> list[ThreadImage]:
             top = session.exec(
                 select(func.max(ImageRow.number)).where(
                     ImageRow.channel_id == channel_id, ImageRow.thread_ts == thread_ts
@@ -104,7 +99,7 @@ class ThreadImages(Repository):
             session.commit()
             for row in rows:
                 session.refresh(row)
-            return rows
+            return [_image(row) for row in rows]
 
         for _ in range(NUMBERING_ATTEMPTS):
             try:
@@ -183,25 +178,25 @@ class ThreadImages(Repository):
 
         await self._run(work)
 
-    async def parents_of(self, image_id: int) -> list[ImageRow]:
-        def work(session: Session) -> list[ImageRow]:
+    async def parents_of(self, image_id: int) -> list[ThreadImage]:
+        def work(session: Session) -> list[ThreadImage]:
             query = (
                 select(ImageRow)
                 .join(ImageParent, col(ImageParent.parent_id) == col(ImageRow.id))
                 .where(ImageParent.image_id == image_id)
                 .order_by(col(ImageParent.position))
             )
-            return list(session.exec(query))
+            return [_image(row) for row in session.exec(query)]
 
         return await self._run(work)
 
-    async def latest(self, channel_id: str, thread_ts: str) -> ImageRow | None:
+    async def latest(self, channel_id: str, thread_ts: str) -> ThreadImage | None:
         """The most recent image in the thread, whoever posted it."""
         newest = await self.in_thread(channel_id, thread_ts, limit=1)
         return newest[0] if newest else None
 
-    async def by_number(self, channel_id: str, thread_ts: str, number: int) -> ImageRow | None:
-        def work(session: Session) -> ImageRow | None:
+    async def by_number(self, channel_id: str, thread_ts: str, number: int) -> ThreadImage | None:
+        def work(session: Session) -> ThreadImage | None:
             query = select(ImageRow).where(
                 ImageRow.channel_id == channel_id,
                 ImageRow.thread_ts == thread_ts,
@@ -209,28 +204,29 @@ class ThreadImages(Repository):
                 col(ImageRow.slack_file_id).is_not(None),
                 col(ImageRow.usable).is_(True),
             )
-            return session.exec(query).first()
+            row = session.exec(query).first()
+            return _image(row) if row is not None else None
 
         return await self._run(work)
 
-    async def by_file_ids(self, channel_id: str, thread_ts: str, file_ids: Sequence[str]) -> list[ImageRow]:
+    async def by_file_ids(self, channel_id: str, thread_ts: str, file_ids: Sequence[str]) -> list[ThreadImage]:
         """The thread's images with these file ids, in the order given."""
 
-        def work(session: Session) -> list[ImageRow]:
+        def work(session: Session) -> list[ThreadImage]:
             query = select(ImageRow).where(
                 ImageRow.channel_id == channel_id,
                 ImageRow.thread_ts == thread_ts,
                 col(ImageRow.slack_file_id).in_(file_ids),
             )
-            found = {row.slack_file_id: row for row in session.exec(query)}
+            found = {row.slack_file_id: _image(row) for row in session.exec(query)}
             return [found[file_id] for file_id in file_ids if file_id in found]
 
         return await self._run(work)
 
-    async def in_thread(self, channel_id: str, thread_ts: str, *, limit: int) -> list[ImageRow]:
+    async def in_thread(self, channel_id: str, thread_ts: str, *, limit: int) -> list[ThreadImage]:
         """The thread's usable images, newest first."""
 
-        def work(session: Session) -> list[ImageRow]:
+        def work(session: Session) -> list[ThreadImage]:
             query = (
                 select(ImageRow)
                 .where(
@@ -242,7 +238,7 @@ class ThreadImages(Repository):
                 .order_by(col(ImageRow.number).desc())
                 .limit(limit)
             )
-            return list(session.exec(query))
+            return [_image(row) for row in session.exec(query)]
 
         return await self._run(work)
 
@@ -259,10 +255,10 @@ class ThreadImages(Repository):
 
         await self._run(work)
 
-    async def recent_of(self, user_id: str, *, limit: int) -> list[tuple[ImageRow, str]]:
+    async def recent_of(self, user_id: str, *, limit: int) -> list[tuple[ThreadImage, str]]:
         """A user's latest images Easel made, newest first, with their prompts."""
 
-        def work(session: Session) -> list[tuple[ImageRow, str]]:
+        def work(session: Session) -> list[tuple[ThreadImage, str]]:
             query = (
                 select(ImageRow, JobRow.prompt)
                 .join(JobRow, col(JobRow.id) == col(ImageRow.job_id))
@@ -275,17 +271,17 @@ class ThreadImages(Repository):
                 .order_by(col(ImageRow.created_at).desc(), col(ImageRow.id).desc())
                 .limit(limit)
             )
-            return [(row, prompt) for row, prompt in session.exec(query)]
+            return [(_image(row), prompt) for row, prompt in session.exec(query)]
 
         return await self._run(work)
 
     async def audit_records(
         self, channel_id: str | None, since: datetime
-    ) -> list[tuple[ImageRow, JobRow | None, list[int]]]:
+    ) -> list[tuple[ThreadImage, JobRecord | None, list[int]]]:
         """Every image recorded since `since` (in one channel, or all), oldest first, with its
         job and its parents' numbers: the rows behind a provenance export."""
 
-        def work(session: Session) -> list[tuple[ImageRow, JobRow | None, list[int]]]:
+        def work(session: Session) -> list[tuple[ThreadImage, JobRecord | None, list[int]]]:
             query = (
                 select(ImageRow)
                 .where(col(ImageRow.created_at) >= since)
@@ -302,21 +298,22 @@ class ThreadImages(Repository):
                     .where(ImageParent.image_id == row.id)
                     .order_by(col(ImageParent.position))
                 ).all()
-                records.append((row, job, list(parents)))
+                records.append((_image(row), job_record(job) if job is not None else None, list(parents)))
             return records
 
         return await self._run(work)
 
-    async def by_slack_file(self, file_id: str, *, channel_id: str) -> ImageRow | None:
-        def work(session: Session) -> ImageRow | None:
+    async def by_slack_file(self, file_id: str, *, channel_id: str) -> ThreadImage | None:
+        def work(session: Session) -> ThreadImage | None:
             query = select(ImageRow).where(ImageRow.slack_file_id == file_id, ImageRow.channel_id == channel_id)
-            return session.exec(query).first()
+            row = session.exec(query).first()
+            return _image(row) if row is not None else None
 
         return await self._run(work)
 
-    async def of_job(self, job_id: int) -> list[ImageRow]:
-        def work(session: Session) -> list[ImageRow]:
+    async def of_job(self, job_id: int) -> list[ThreadImage]:
+        def work(session: Session) -> list[ThreadImage]:
             query = select(ImageRow).where(ImageRow.job_id == job_id).order_by(col(ImageRow.position))
-            return list(session.exec(query))
+            return [_image(row) for row in session.exec(query)]
 
         return await self._run(work)

@@ -17,12 +17,22 @@ from bot.domain.delivery import Delivery
 from bot.domain.image_work import ImageWork
 from bot.domain.intake import Intake
 from bot.domain.limits import LimitPolicy, Limits
-from bot.domain.model import FinishedImage, ImageJob, JobRequest, JobResult, JobStatus, ModelChoice, Place, PostedImage
+from bot.domain.model import (
+    EditSource,
+    FinishedImage,
+    ImageJob,
+    JobRequest,
+    JobResult,
+    JobStatus,
+    ModelChoice,
+    Place,
+    PostedImage,
+)
 from bot.domain.people import Requester
 from bot.domain.pipeline import ModelsInUse, Pipeline
 from bot.domain.reporter import RecordUpload
 from bot.domain.requests import ImageOptions, Prompt
-from bot.domain.sources import DownloadedFile, EditSource
+from bot.domain.sources import DownloadedFile
 from bot.errors import BotError, ModelRetired
 from bot.providers.base import GeneratedImage, ImageCall, PreviewSink, ProviderResult, RemoteProvenance, Usage
 from bot.storage.database import Database

@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 
 from bot.domain.delivery import DeliveryFailed
-from bot.domain.model import ImageJob, JobStatus, Place
-from bot.domain.sources import DownloadedFile, EditSource
+from bot.domain.model import EditSource, ImageJob, JobStatus, Place
+from bot.domain.sources import DownloadedFile
 from bot.errors import ModelBlocked, ModelRetired
 from bot.storage.thread_images import Attachment
 from tests.domain.job_fakes import (

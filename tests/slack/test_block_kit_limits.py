@@ -16,9 +16,9 @@ import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.domain.limits import ImagesLeft, UsageLine, UsageReport, WorkspaceUsage
+from bot.domain.limits import UsageLine, UsageReport, WorkspaceUsage
 from bot.domain.lineage import Lineage, LineageStep
-from bot.domain.model import ImageJob, JobStatus, Place
+from bot.domain.model import ImageJob, ImagesLeft, JobStatus, Place
 from bot.domain.people import Requester
 from bot.domain.provenance import ParentImage, Provenance
 from bot.domain.requests import MAX_PROMPT_CHARS, ImageOptions, OptionDefaults, Prompt

@@ -9,8 +9,7 @@ import pytest
 
 from bot.domain.catalog import spec_for
 from bot.domain.credentials import ContentCredentials, Signer
-from bot.domain.limits import ImagesLeft
-from bot.domain.model import ImageJob, JobStatus, Place
+from bot.domain.model import ImageJob, ImagesLeft, JobStatus, Place
 from bot.domain.people import Requester
 from bot.domain.provenance import ParentImage, Provenance
 from bot.domain.requests import ImageOptions, OptionDefaults, Prompt

@@ -11,10 +11,9 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.admin import ShowMyUsage
-from bot.domain.model import Place
+from bot.domain.model import Attachment, EditSource, Place
 from bot.domain.people import Requester
 from bot.domain.requests import HelpWanted, OptionDefaults, Prompt, parse_prompt
-from bot.domain.sources import EditSource
 from bot.domain.threads import Threads
 from bot.errors import InputRejected, NothingToEdit, VisitorDeclined
 from bot.slack import requests
@@ -22,7 +21,7 @@ from bot.slack.decoding import DisplayNames
 from bot.slack.workspaces import Installation, Membership
 from bot.storage.database import Database
 from bot.storage.job_records import JobRepository
-from bot.storage.thread_images import Attachment, ThreadImages
+from bot.storage.thread_images import ThreadImages
 from tests.fakes.fake_slack import FakeSlack
 
 DEFAULTS = OptionDefaults()

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain.model import JobRecord, RequestedJob
 from bot.storage.database import Database
 from bot.storage.job_records import JobRepository, LeaseLost, NewOutput
-from bot.storage.tables import JobRow
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=60)
@@ -38,7 +38,7 @@ async def queued(
 ) -> int:
     """A queued job; `shown`: its request message is posted (as the thread's first message)."""
     row = await jobs.add(
-        JobRow(
+        RequestedJob(
             team_id="T1",
             user_id="U1",
             channel_id=channel,
@@ -50,15 +50,16 @@ async def queued(
             output_format="png",
             model="gpt-image-1-mini",
             status="queued",
-            status_ts=thread if shown else None,
             created_at=NOW,
         )
     )
-    assert row is not None and row.id is not None
+    assert row is not None
+    if shown:
+        await jobs.mark_announced(row.id, thread_ts=thread, status_ts=thread, owner=None)
     return row.id
 
 
-def ids(rows: list[JobRow]) -> list[int | None]:
+def ids(rows: list[JobRecord]) -> list[int]:
     return [row.id for row in rows]
 
 
@@ -138,8 +139,8 @@ async def test_the_same_request_key_makes_one_job(jobs: JobRepository) -> None:
     assert await jobs.add(keyed("message:xyz")) is not None
 
 
-def keyed(key: str) -> JobRow:
-    return JobRow(
+def keyed(key: str) -> RequestedJob:
+    return RequestedJob(
         request_key=key,
         team_id="T1",
         user_id="U1",

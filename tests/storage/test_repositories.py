@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.domain.model import Attachment, RequestedJob, ThreadImage
 from bot.storage.database import Database
 from bot.storage.event_log import EventLog
-from bot.storage.job_records import JobRepository
-from bot.storage.tables import JobRow
-from bot.storage.thread_images import Attachment, ThreadImages
+from bot.storage.job_records import JobRepository, NewOutput
+from bot.storage.repository import mapped
+from bot.storage.tables import ImageRow
+from bot.storage.thread_images import ThreadImages
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -22,8 +25,8 @@ def database(tmp_path: Path) -> Database:
     return Database(f"sqlite:///{tmp_path / 'easel.db'}")
 
 
-def new_job() -> JobRow:
-    return JobRow(
+def new_job() -> RequestedJob:
+    return RequestedJob(
         team_id="T1",
         user_id="U1",
         channel_id="C1",
@@ -116,6 +119,30 @@ async def test_released_numbers_are_reused(database: Database) -> None:
     await threads.release([row.id for row in rows if row.id is not None])
     (again,) = await threads.reserve("C1", "1.0", job_id=job.id, user_id="U1", count=1, at=NOW)
     assert again.number == 1
+
+
+async def test_kept_outputs_are_returned_as_stored(database: Database) -> None:
+    jobs = JobRepository(database)
+    job = await jobs.add(new_job())
+    assert job is not None
+    images = [
+        NewOutput(position=1, data=b"one", output_format="png"),
+        NewOutput(position=2, data=b"two", output_format="png"),
+    ]
+    kept = await jobs.store_outputs(job.id, images, at=NOW, model="gpt-image-1-mini", output_tokens=272)
+    assert kept == await jobs.outputs(job.id), "what the pipeline goes on with is what a later attempt reads"
+    assert [(k.position, k.data, k.posted) for k in kept] == [(1, b"one", False), (2, b"two", False)]
+
+
+def test_times_reach_the_domain_in_utc_even_when_the_database_hands_them_back_naive() -> None:
+    """SQLite keeps no zone, and SQLModel before 0.0.45 (which pyproject allows) returns such
+    times naive; PostgreSQL returns them in the session's zone."""
+    for stored in (NOW.replace(tzinfo=None), NOW.astimezone(ZoneInfo("Europe/Paris"))):
+        row = ImageRow(
+            id=1, channel_id="C1", thread_ts="1.0", number=1, origin="attached", user_id="U", created_at=stored
+        )
+        image = mapped(ThreadImage, row)
+        assert image.created_at == NOW and image.created_at.utcoffset() == timedelta(0)
 
 
 async def test_an_event_id_is_delivered_once_even_when_racing(database: Database) -> None:

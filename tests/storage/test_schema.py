@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,6 @@ from bot.storage.event_log import EventLog
 from bot.storage.job_records import JobRepository
 from bot.storage.ledger import Ledger
 from bot.storage.preferences import Preferences
-from bot.storage.tables import JobRow
 from bot.storage.thread_images import ThreadImages
 
 LAYOUTS = Path(__file__).with_name("earlier_layouts")
@@ -184,7 +184,7 @@ async def test_a_database_made_before_migrations_is_upgraded_with_its_rows(empty
     assert preference is not None and preference.size == "1536x1024"
     taken = await EventLog(database).take_unhandled(received_before=THEN + timedelta(days=1), at=THEN)
     assert "Ev1" not in [key for key, _ in taken], "an event handled before the upgrade stays handled"
-    newer = await jobs.add(JobRow(**{**job.model_dump(exclude={"id"}), "request_key": "event:Ev2"}))
+    newer = await jobs.add(replace(job, request_key="event:Ev2"))
     assert newer is not None and newer.id == (ids["job"] or 0) + 1, "new rows carry on after the old ones"
     database.close()
     assert differences_from_tables_py(empty_database) == [], "the completed database is what tables.py describes"
