@@ -12,6 +12,7 @@ allows, tried again after errors, and waited for on shutdown.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ class _Line:
     sent_version: int = 0
     shown_state: str | None = None
     sender: asyncio.Task[None] | None = field(default=None, repr=False)
+    changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)  # wakes a sender waiting out `due`
 
 
 class StatusLines:
@@ -70,6 +72,7 @@ class StatusLines:
         else:
             line.message, line.state, line.final, line.version = message, state, final, line.version + 1
         line.due = time.monotonic() + (0.0 if final else self._linger)
+        line.changed.set()
         if line.sender is None or line.sender.done():
             line.sender = asyncio.create_task(self._send(key, line), name=f"status-{ts}")
 
@@ -83,8 +86,10 @@ class StatusLines:
         failures = 0
         while line.sent_version != line.version:
             if (wait := line.due - time.monotonic()) > 0:
-                await asyncio.sleep(wait)
-                continue  # a newer state may have come meanwhile, with its own due time
+                line.changed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(line.changed.wait(), wait)
+                continue  # a newer state may have come meanwhile, with its own due time (a final one: now)
             sending, state = line.version, line.state
             if not line.final and not self._client.pacer.free("chat.update"):
                 # Calls are queuing for the budget: the final states need it more. A later

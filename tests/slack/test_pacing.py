@@ -148,6 +148,18 @@ async def test_an_intermediate_state_that_lasts_is_shown(slack: FakeSlack, clien
     assert [update["text"] for update in slack.message("C0GENERAL", message["ts"]).updates] == ["generating", "done"]
 
 
+async def test_a_final_state_does_not_wait_out_the_linger_of_the_one_it_replaces(
+    slack: FakeSlack, client: PacedWebClient
+) -> None:
+    message = await client.chat_postMessage(channel="C0GENERAL", text="asked")
+    lines = StatusLines(client, linger=60)
+    lines.show("C0GENERAL", message["ts"], "generating", {"text": "generating"}, final=False)
+    await asyncio.sleep(0.05)  # its sender now waits to see whether "generating" lasts
+    lines.show("C0GENERAL", message["ts"], "done", {"text": "done"}, final=True)
+    await lines.drain(5)
+    assert [update["text"] for update in slack.message("C0GENERAL", message["ts"]).updates] == ["done"]
+
+
 async def test_while_chat_update_is_rate_limited_only_final_states_go_out(
     slack: FakeSlack, client: PacedWebClient
 ) -> None:
