@@ -58,3 +58,12 @@ def test_module_respects_the_layers(path: Path) -> None:
 def test_the_walk_sees_every_layer() -> None:
     layers = {p.relative_to(BOT).parts[0] for p in modules() if len(p.relative_to(BOT).parts) > 1}
     assert {"slack", "domain", "providers", "storage"} <= layers
+
+
+MAX_LINES = 400  # past this a module holds more than one concern: split it by what it is about
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(BOT)))
+def test_no_module_is_longer_than_a_reader_can_hold(path: Path) -> None:
+    lines = len(path.read_text().splitlines())
+    assert lines <= MAX_LINES, f"{path.relative_to(BOT)} has {lines} lines (at most {MAX_LINES}): split it by concern"
