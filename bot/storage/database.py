@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from sqlalchemy import Connection
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from bot.storage import schema
 from bot.storage.engines import make_engine
 
 T = TypeVar("T")
+
+CONNECT_SECONDS = 15.0  # a restarting server, crash recovery included, is back well within this
 
 
 class Database:
@@ -38,10 +43,25 @@ class Database:
         """Run `work` in a session on the database threads."""
 
         def in_session() -> T:
-            with Session(self.engine, expire_on_commit=False) as session:
+            with self._connect() as connection, Session(connection, expire_on_commit=False) as session:
                 return work(session)
 
         return await asyncio.get_running_loop().run_in_executor(self._executor, in_session)
+
+    def _connect(self) -> Connection:
+        """A connection, waiting out a server that is restarting ("connection refused", "the
+        database system is starting up"): nothing has run yet, so trying again is safe, and a
+        job whose image came back during the restart keeps it."""
+        deadline = time.monotonic() + CONNECT_SECONDS
+        delay = 0.05
+        while True:
+            try:
+                return self.engine.connect()
+            except OperationalError:
+                if time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)

@@ -387,7 +387,9 @@ async def test_postgresql_restarting_mid_run_loses_no_job(
     try:
         await slack.slash("before the restart")
         await eventually(lambda: len(images.requests) == 1, what="the first model call")
-        await asyncio.to_thread(postgres.restart)  # while the first job is at the model
+        await asyncio.to_thread(postgres.stop)  # while the first job is at the model
+        await asyncio.sleep(images.latency + 1)  # the model answers while the server is down
+        await asyncio.to_thread(postgres.start)
         await slack.slash("after the restart")
         await eventually(lambda: len(slack.files) == 2, timeout=20, what="both images")
     finally:
