@@ -23,6 +23,7 @@ from bot.domain.model_options import fit_to_model
 from bot.domain.pipeline import ModelsInUse, Pipeline
 from bot.domain.pricing import MICROS_PER_USD, has_price
 from bot.domain.requests import FORMATS, ImageOptions, OptionDefaults
+from bot.domain.sources import EditSources
 from bot.domain.threads import Threads
 from bot.errors import ConfigError, InputRejected
 from bot.providers.base import ImageProvider
@@ -146,11 +147,9 @@ def build_services(settings: Settings) -> Services:
     pipeline = Pipeline(
         provider=provider,
         repository=jobs_repository,
-        images=threads,
         limits=limits,
         models=models,
-        credentials=credentials,
-        image_work=image_work,
+        sources=EditSources(threads, credentials, image_work),
         delivery=delivery,
         previews=settings.preview_partial_images,
     )

@@ -17,9 +17,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, replace
 
 from bot import metrics
-from bot.domain.credentials import CredentialReader
 from bot.domain.delivery import Delivery, DeliveryFailed, MadeImages, new_reference
-from bot.domain.image_work import ImageWork
 from bot.domain.imaging import closest_size
 from bot.domain.limits import Limits
 from bot.domain.model import Clock, EditSource, ImageJob, JobRecord, JobStatus, ModelChoice, Place, utc_now
@@ -39,7 +37,6 @@ from bot.providers.base import (
     Usage,
 )
 from bot.storage.job_records import JobRepository, LeaseLost, NewOutput
-from bot.storage.thread_images import ThreadImages
 
 logger = logging.getLogger(__name__)
 
@@ -72,11 +69,9 @@ class Pipeline:
         *,
         provider: ImageProvider,
         repository: JobRepository,
-        images: ThreadImages,
         limits: Limits,
         models: ModelsInUse,
-        credentials: CredentialReader,
-        image_work: ImageWork,
+        sources: EditSources,
         delivery: Delivery,
         previews: int = 0,
         clock: Clock = utc_now,
@@ -85,7 +80,7 @@ class Pipeline:
         self._repository = repository
         self._limits = limits
         self._models = models
-        self._sources = EditSources(images, credentials, image_work)
+        self._sources = sources
         self._delivery = delivery
         self._previews = previews  # partial images streamed while a single image renders
         self._clock = clock

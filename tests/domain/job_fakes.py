@@ -32,7 +32,7 @@ from bot.domain.people import Requester
 from bot.domain.pipeline import ModelsInUse, Pipeline
 from bot.domain.reporter import RecordUpload
 from bot.domain.requests import ImageOptions, Prompt
-from bot.domain.sources import DownloadedFile
+from bot.domain.sources import DownloadedFile, EditSources
 from bot.errors import BotError, ModelRetired
 from bot.providers.base import GeneratedImage, ImageCall, PreviewSink, ProviderResult, RemoteProvenance, Usage
 from bot.storage.database import Database
@@ -192,11 +192,9 @@ def build_domain(
     pipeline = Pipeline(
         provider=model,
         repository=jobs,
-        images=threads,
         limits=limits,
         models=in_use,
-        credentials=credentials,
-        image_work=image_work,
+        sources=EditSources(threads, credentials, image_work),
         delivery=delivery,
         clock=lambda: NOW,
     )
